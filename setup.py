@@ -1,0 +1,15 @@
+"""yolox-lite. torch and yolox are installed by scripts/install.sh (yolox 0.3.0 must go in with --no-deps)."""
+from setuptools import find_packages, setup
+
+setup(
+    name="yolox-lite",
+    version="0.1.0",
+    description="Cheaper YOLOX-nano variants and a compressed ShuffleNetV1 classifier on shared conv blocks",
+    packages=find_packages(include=["yolox_mods", "yolox_mods.*", "classification", "classification.*"]),
+    python_requires=">=3.9",
+    install_requires=[
+        "loguru", "tabulate", "pycocotools", "opencv-python-headless", "thop", "psutil", "tqdm", "tensorboard",
+        "matplotlib", "pyyaml", "onnx", "onnxruntime", "pillow", "numpy",
+    ],
+    extras_require={"test": ["pytest", "hypothesis"]},
+)

@@ -1,0 +1,14 @@
+"""Convolution blocks shared by the YOLOX-nano variants and the ShuffleNetV1 classifier."""
+from .conv import ConvBnAct, create_act
+from .depthwise import DepthwiseConv, DepthwiseSeparableConv, create_depthwise
+from .factory import CONV_BLOCKS, create_conv
+from .ghost import GhostBottleneck, GhostModule
+from .mixconv import MixConv, split_channels
+from .padding import get_padding
+from .shuffle import ChannelShuffle, GroupPointwiseConv, ShuffleUnit, channel_shuffle
+
+__all__ = [
+    "CONV_BLOCKS", "ChannelShuffle", "ConvBnAct", "DepthwiseConv", "DepthwiseSeparableConv", "GhostBottleneck",
+    "GhostModule", "GroupPointwiseConv", "MixConv", "ShuffleUnit", "channel_shuffle", "create_act", "create_conv",
+    "create_depthwise", "get_padding", "split_channels",
+]

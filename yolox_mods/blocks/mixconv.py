@@ -1,0 +1,49 @@
+"""Mixed-kernel depthwise conv (MDConv / MixConv, Tan & Le 2019, https://arxiv.org/abs/1907.09595)."""
+from typing import List, Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+
+from .conv import create_act
+from .padding import get_padding
+
+
+def split_channels(channels: int, num_groups: int) -> List[int]:
+    """Even split; the remainder goes to the first group (timm's convention)."""
+    if channels < num_groups:
+        raise ValueError(f"cannot split {channels} channels into {num_groups} kernel groups")
+    split = [channels // num_groups] * num_groups
+    split[0] += channels - sum(split)
+    return split
+
+
+class MixConv(nn.Module):
+    """Depthwise conv whose channels are split into groups, each with its own kernel size, then BN + act.
+
+    Shape: (N, C_in, H, W) -> (N, C_out, ceil(H/s), ceil(W/s)); C_out a multiple of C_in, C_in >= number of
+    kernels, every kernel odd. One kernel size reduces exactly to a depthwise conv.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, ksize: Union[int, Sequence[int]],
+                 stride: int = 1, act: Optional[str] = "silu"):
+        super().__init__()
+        kernels = [ksize] if isinstance(ksize, int) else list(ksize)
+        if out_channels % in_channels:
+            raise ValueError(f"MixConv needs out_channels ({out_channels}) to be a multiple of "
+                             f"in_channels ({in_channels})")
+        multiplier = out_channels // in_channels
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernels = kernels
+        self.in_splits = split_channels(in_channels, len(kernels))
+        self.convs = nn.ModuleList(
+            nn.Conv2d(c, c * multiplier, k, stride, get_padding(k), groups=c, bias=False)
+            for c, k in zip(self.in_splits, kernels)
+        )
+        self.bn = nn.BatchNorm2d(out_channels)
+        self.act = create_act(act)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        parts = torch.split(x, self.in_splits, dim=1)
+        x = torch.cat([conv(part) for conv, part in zip(self.convs, parts)], dim=1)
+        return self.act(self.bn(x))

@@ -1,0 +1,46 @@
+"""Shared CLI plumbing: loading exp files and turning bad input into one line on stderr."""
+import functools
+import importlib.util
+import os
+import sys
+
+from loguru import logger
+
+from ..data.errors import CheckpointError, DataError
+
+
+def load_exp(exp_file: str, opts=()):
+    """Import ``exp_file``'s ``Exp`` (without touching sys.path) and apply ``key value`` overrides."""
+    if not os.path.isfile(exp_file):
+        raise DataError(f"{exp_file}: exp file not found")
+    name = "yolox_lite_exp_" + os.path.splitext(os.path.basename(exp_file))[0]
+    spec = importlib.util.spec_from_file_location(name, exp_file)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not hasattr(module, "Exp"):
+        raise DataError(f"{exp_file}: defines no class named Exp")
+    exp = module.Exp()
+    exp.exp_name = os.path.splitext(os.path.basename(exp_file))[0]
+    exp.merge(list(opts or ()))
+    return exp
+
+
+def add_lite_arguments(parser):
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                        help="where to run; auto picks CUDA when available")
+    parser.add_argument("--lenient", action="store_true",
+                        help="leave out bad images/objects (counted and reported) instead of stopping")
+    return parser
+
+
+def exits_cleanly_on_bad_input(main):
+    """Bad data, a bad checkpoint or a bad option ends the program with one 'error:' line and exit code 2."""
+    @functools.wraps(main)
+    def wrapper(*args, **kwargs):
+        try:
+            return main(*args, **kwargs)
+        except (DataError, CheckpointError, ValueError) as error:
+            logger.remove()
+            print(f"error: {error}", file=sys.stderr)
+            sys.exit(2)
+    return wrapper

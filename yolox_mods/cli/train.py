@@ -1,0 +1,50 @@
+"""``tools/train.py``: YOLOX's training flags plus ``--device`` and ``--lenient``; CPU, CUDA, multi-process."""
+import random
+import sys
+
+import torch
+from torch.multiprocessing import ProcessExitedException
+from yolox.tools.train import make_parser as yolox_train_parser
+
+from ..core import launch, resolve_device
+from .common import add_lite_arguments, exits_cleanly_on_bad_input, load_exp
+
+
+def make_parser():
+    parser = add_lite_arguments(yolox_train_parser())
+    parser.description = "Train a yolox-lite exp (-f exps/<name>.py) on CPU or CUDA"
+    return parser
+
+
+def prepare_exp(args):
+    exp = load_exp(args.exp_file, args.opts)
+    if args.lenient:
+        exp.data_strict = False
+    if not args.experiment_name:
+        args.experiment_name = exp.exp_name
+    return exp
+
+
+@exits_cleanly_on_bad_input
+def train_worker(args):
+    """One training process: it builds its own exp, so nothing but ``args`` crosses a process boundary."""
+    exp = prepare_exp(args)
+    if exp.seed is not None:
+        random.seed(exp.seed)
+        torch.manual_seed(exp.seed)
+    exp.get_trainer(args).train()
+
+
+@exits_cleanly_on_bad_input
+def main(argv=None):
+    args = make_parser().parse_args(argv)
+    if args.exp_file is None:
+        raise ValueError("give an exp file with -f exps/<name>.py")
+    args.device = resolve_device(args.device)
+    prepare_exp(args)  # fail on a bad exp or override here, before any process starts
+    num_processes = args.devices or (torch.cuda.device_count() if args.device == "cuda" else 1)
+    try:
+        launch(train_worker, num_processes, args.device, args.num_machines, args.machine_rank,
+               args.dist_backend if args.device == "cuda" else "gloo", args.dist_url, args=(args,))
+    except ProcessExitedException as error:
+        sys.exit(error.exit_code or 1)

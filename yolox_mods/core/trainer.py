@@ -1,0 +1,223 @@
+"""YOLOX's Trainer on any device, with atomic mid-epoch-resumable checkpoints and fault handling."""
+import datetime
+import os
+import time
+
+import torch
+import torch.distributed as dist
+from loguru import logger
+from torch.nn.parallel import DistributedDataParallel as DDP
+from torch.utils.tensorboard import SummaryWriter
+from yolox.core import Trainer
+from yolox.data import DataPrefetcher
+from yolox.utils import ModelEMA, get_model_info, is_parallel
+from yolox.utils.allreduce_norm import get_async_norm_states
+
+from .checkpoint import atomic_save, load_checkpoint, load_exact, load_matching
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training produced a NaN/Inf loss; the message names where and the last good checkpoint."""
+
+
+class LoaderIterator:
+    """The CPU stand-in for YOLOX's CUDA-stream ``DataPrefetcher``: same ``next()`` contract."""
+
+    def __init__(self, loader):
+        self.batches = iter(loader)
+
+    def next(self):
+        images, targets, _, _ = next(self.batches)
+        return images, targets
+
+
+def all_reduce_norm(module: torch.nn.Module) -> None:
+    """Average BN statistics over processes with whatever backend is in use (YOLOX's builds CUDA tensors)."""
+    world_size = dist.get_world_size()
+    states = get_async_norm_states(module)
+    for tensor in states.values():
+        if tensor.is_floating_point():
+            dist.all_reduce(tensor)
+            tensor /= world_size
+
+
+class LiteTrainer(Trainer):
+    """Keeps YOLOX's loop, fp16, EMA, DDP and hooks; replaces what assumed CUDA, and checkpoints so that
+    ``--resume`` continues at the saved epoch *and* iteration with optimizer, EMA and best AP restored."""
+
+    def __init__(self, exp, args):
+        super().__init__(exp, args)
+        self.device = torch.device(args.device, self.local_rank) if args.device == "cuda" else torch.device("cpu")
+        if args.fp16 and self.device.type != "cuda":
+            raise ValueError("--fp16 needs a CUDA device")
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=args.fp16)
+        self.start_iter = 0
+        self.resumed_ema = None
+
+    # ------------------------------------------------------------------ setup
+    def before_train(self):
+        logger.info("args: {}".format(self.args))
+        logger.info("exp value:\n{}".format(self.exp))
+        if self.device.type == "cuda":
+            torch.cuda.set_device(self.device)
+        model = self.exp.get_model()
+        logger.info("Model Summary: {}".format(get_model_info(model, self.exp.test_size)))
+        model.to(self.device)
+        self.optimizer = self.exp.get_optimizer(self.args.batch_size)
+        model = self.resume_train(model)
+
+        self.no_aug = self.start_epoch >= self.max_epoch - self.exp.no_aug_epochs
+        self.train_loader = self.exp.get_data_loader(batch_size=self.args.batch_size,
+                                                     is_distributed=self.is_distributed, no_aug=self.no_aug,
+                                                     cache_img=self.args.cache)
+        self.prefetcher = (DataPrefetcher(self.train_loader) if self.device.type == "cuda"
+                           else LoaderIterator(self.train_loader))
+        self.max_iter = len(self.train_loader)
+        self.lr_scheduler = self.exp.get_lr_scheduler(self.exp.basic_lr_per_img * self.args.batch_size,
+                                                      self.max_iter)
+        if self.is_distributed:
+            device_ids = [self.local_rank] if self.device.type == "cuda" else None
+            model = DDP(model, device_ids=device_ids, broadcast_buffers=False)
+        if self.use_model_ema:
+            self.ema_model = ModelEMA(model, 0.9998)
+            self.ema_model.updates = self.max_iter * self.start_epoch + self.start_iter
+            if self.resumed_ema is not None:
+                self.ema_model.ema.load_state_dict(self.resumed_ema)
+        self.model = model
+        self.evaluator = self.exp.get_evaluator(batch_size=self.args.batch_size,
+                                                is_distributed=self.is_distributed)
+        if self.rank == 0:
+            if self.args.logger != "tensorboard":
+                raise ValueError("yolox-lite logs to tensorboard only (-l tensorboard)")
+            self.tblogger = SummaryWriter(os.path.join(self.file_name, "tensorboard"))
+        logger.info("Training start on {} ({} iterations per epoch)...", self.device, self.max_iter)
+
+    def resume_train(self, model):
+        self.start_epoch, self.start_iter = 0, 0
+        if self.args.resume:
+            path = self.args.ckpt or os.path.join(self.file_name, "latest_ckpt.pth")
+            checkpoint = load_checkpoint(path, map_location=self.device)
+            load_exact(model, checkpoint.get("train_model", checkpoint["model"]), path)
+            self.optimizer.load_state_dict(checkpoint["optimizer"])
+            self.best_ap = checkpoint.get("best_ap", 0)
+            self.resumed_ema = checkpoint.get("ema")
+            self.start_epoch = (self.args.start_epoch - 1 if self.args.start_epoch is not None
+                                else checkpoint["start_epoch"])
+            self.start_iter = checkpoint.get("start_iter", 0)
+            logger.info("resumed from {} at epoch {} iteration {}", path, self.start_epoch + 1, self.start_iter)
+        elif self.args.ckpt is not None:
+            differences = load_matching(model, load_checkpoint(self.args.ckpt)["model"])
+            for line in differences:
+                logger.warning("fine-tune load of {}: {} (left at its initial value)", self.args.ckpt, line)
+        return model
+
+    # ------------------------------------------------------------------ loop
+    def train_in_iter(self):
+        first = self.start_iter if self.epoch == self.start_epoch else 0
+        for self.iter in range(first, self.max_iter):
+            self.before_iter()
+            self.train_one_iter()
+            self.after_iter()
+
+    def train_one_iter(self):
+        iter_start_time = time.time()
+        inps, targets = self.prefetcher.next()
+        inps = inps.to(self.device, self.data_type, non_blocking=True)
+        targets = targets.to(self.device, self.data_type, non_blocking=True)
+        targets.requires_grad = False
+        inps, targets = self.exp.preprocess(inps, targets, self.input_size)
+        data_end_time = time.time()
+
+        with torch.autocast(self.device.type, enabled=self.amp_training):
+            outputs = self.model(inps, targets)
+        loss = outputs["total_loss"]
+        self.optimizer.zero_grad()
+        if torch.isfinite(loss):
+            self.scaler.scale(loss).backward()
+            if self.exp.grad_clip_norm > 0:
+                self.scaler.unscale_(self.optimizer)
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.exp.grad_clip_norm)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            if self.use_model_ema:
+                self.ema_model.update(self.model)
+        else:
+            self.handle_nonfinite_loss(loss)
+
+        lr = self.lr_scheduler.update_lr(self.progress_in_iter + 1)
+        for param_group in self.optimizer.param_groups:
+            param_group["lr"] = lr
+        self.meter.update(iter_time=time.time() - iter_start_time, data_time=data_end_time - iter_start_time,
+                          lr=lr, **{k: v for k, v in outputs.items() if k.endswith("loss")})
+
+    def handle_nonfinite_loss(self, loss):
+        where = f"epoch {self.epoch + 1}, iteration {self.iter + 1}"
+        if self.exp.nonfinite_loss == "skip":
+            logger.warning("non-finite loss ({}) at {}: step skipped", loss.item(), where)
+            return
+        latest = os.path.join(self.file_name, "latest_ckpt.pth")
+        kept = latest if os.path.exists(latest) else "none written yet"
+        raise NonFiniteLossError(f"non-finite loss ({loss.item()}) at {where}; training stopped, last good "
+                                 f"checkpoint: {kept} (set nonfinite_loss skip or grad_clip_norm to go on)")
+
+    def after_iter(self):
+        if (self.iter + 1) % self.exp.print_interval == 0:
+            left_iters = self.max_iter * self.max_epoch - (self.progress_in_iter + 1)
+            iter_time = self.meter["iter_time"].global_avg
+            eta = datetime.timedelta(seconds=int(iter_time * left_iters))
+            losses = self.meter.get_filtered_meter("loss")
+            images_per_s = self.args.batch_size / max(self.meter["iter_time"].avg, 1e-9)
+            logger.info("epoch {}/{}, iter {}/{}, {:.1f} img/s, {}, lr: {:.3e}, size: {}, ETA: {}",
+                        self.epoch + 1, self.max_epoch, self.iter + 1, self.max_iter, images_per_s,
+                        ", ".join(f"{k}: {v.latest:.2f}" for k, v in losses.items()),
+                        self.meter["lr"].latest, self.input_size[0], eta)
+            if self.rank == 0:
+                step = self.progress_in_iter + 1
+                for key, meter in losses.items():
+                    self.tblogger.add_scalar(f"train/{key}", meter.latest, step)
+                self.tblogger.add_scalar("train/lr", self.meter["lr"].latest, step)
+                self.tblogger.add_scalar("train/img_per_s", images_per_s, step)
+            self.meter.clear_meters()
+        interval = self.exp.ckpt_interval_iters
+        if interval and (self.iter + 1) % interval == 0 and self.iter + 1 < self.max_iter:
+            self.save_ckpt("latest", next_iter=self.iter + 1)
+        if self.exp.random_size and (self.progress_in_iter + 1) % 10 == 0:
+            self.input_size = self.exp.random_resize(self.train_loader, self.epoch, self.rank, self.is_distributed)
+
+    def after_epoch(self):
+        self.save_ckpt(ckpt_name="latest")
+        if (self.epoch + 1) % self.exp.eval_interval == 0:
+            if self.is_distributed:
+                all_reduce_norm(self.model)
+            self.evaluate_and_save_model()
+
+    def evaluate_and_save_model(self):
+        super().evaluate_and_save_model()
+        result = getattr(self.evaluator, "result", None)
+        if self.rank == 0 and result is not None:
+            for name, ap in result.per_class_ap50.items():
+                self.tblogger.add_scalar(f"val_AP50/{name}", 100 * ap, self.epoch + 1)
+
+    # ------------------------------------------------------------------ checkpoints
+    def save_ckpt(self, ckpt_name, update_best_ckpt=False, next_iter=None):
+        """``model`` holds the weights to evaluate (EMA when used, as in YOLOX); ``train_model`` and ``ema`` what
+        resuming needs. ``next_iter`` marks a mid-epoch checkpoint."""
+        if self.rank != 0:
+            return
+        train_model = self.model.module if is_parallel(self.model) else self.model
+        eval_model = self.ema_model.ema if self.use_model_ema else train_model
+        mid_epoch = next_iter is not None
+        state = {
+            "start_epoch": self.epoch if mid_epoch else self.epoch + 1,
+            "start_iter": next_iter if mid_epoch else 0,
+            "model": eval_model.state_dict(),
+            "train_model": train_model.state_dict(),
+            "ema": self.ema_model.ema.state_dict() if self.use_model_ema else None,
+            "optimizer": self.optimizer.state_dict(),
+            "best_ap": self.best_ap,
+            "exp_name": self.exp.exp_name,
+            "num_classes": self.exp.num_classes,
+        }
+        atomic_save(state, os.path.join(self.file_name, ckpt_name + "_ckpt.pth"))
+        if update_best_ckpt:
+            atomic_save(state, os.path.join(self.file_name, "best_ckpt.pth"))

@@ -1,0 +1,34 @@
+"""Build a YOLOX-nano-shaped detector from YOLOX's own modules plus block swaps."""
+from typing import Mapping, Optional
+
+import torch.nn as nn
+from loguru import logger
+from yolox.models import YOLOX, YOLOPAFPN, YOLOXHead
+
+from .dark2_pafpn import Dark2PAFPN
+from .places import BlockSpec, swap_blocks
+
+IN_CHANNELS = (256, 512, 1024)
+
+
+def build_yolox(num_classes: int, depth: float, width: float, act: str = "silu", *,
+                blocks: Mapping[str, BlockSpec] = (), dark2_block: Optional[BlockSpec] = None) -> YOLOX:
+    """Stock YOLOX-nano layout (depthwise-separable convs), then ``blocks`` swapped in at their places.
+
+    ``dark2_block`` set to ``(conv, ksize)`` feeds dark2 features into the PAFPN (``Dark2PAFPN``).
+    BN settings and head biases follow YOLOX's ``get_model``.
+    """
+    if dark2_block is None:
+        neck = YOLOPAFPN(depth, width, in_channels=list(IN_CHANNELS), depthwise=True, act=act)
+    else:
+        neck = Dark2PAFPN(depth, width, IN_CHANNELS, depthwise=True, act=act, dark2_block=dark2_block)
+    head = YOLOXHead(num_classes, width, in_channels=list(IN_CHANNELS), act=act, depthwise=True)
+    model = YOLOX(neck, head)
+    for line in swap_blocks(model, dict(blocks), act):
+        logger.debug("swapped {}", line)
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.eps = 1e-3
+            module.momentum = 0.03
+    model.head.initialize_biases(1e-2)
+    return model
