@@ -3,14 +3,16 @@ import functools
 import importlib.util
 import os
 import sys
+from typing import Optional
 
 from loguru import logger
 
 from ..data.errors import CheckpointError, DataError
+from ..protocol import PROTOCOLS, apply_protocol
 
 
-def load_exp(exp_file: str, opts=()):
-    """Import ``exp_file``'s ``Exp`` (without touching sys.path) and apply ``key value`` overrides."""
+def load_exp(exp_file: str, opts=(), protocol: Optional[str] = None):
+    """Import ``exp_file``'s ``Exp`` (without touching sys.path), apply a protocol, then ``key value`` overrides."""
     if not os.path.isfile(exp_file):
         raise DataError(f"{exp_file}: exp file not found")
     name = "yolox_lite_exp_" + os.path.splitext(os.path.basename(exp_file))[0]
@@ -21,6 +23,8 @@ def load_exp(exp_file: str, opts=()):
         raise DataError(f"{exp_file}: defines no class named Exp")
     exp = module.Exp()
     exp.exp_name = os.path.splitext(os.path.basename(exp_file))[0]
+    if protocol:
+        apply_protocol(exp, protocol)
     exp.merge(list(opts or ()))
     return exp
 
@@ -30,6 +34,8 @@ def add_lite_arguments(parser):
                         help="where to run; auto picks CUDA when available")
     parser.add_argument("--lenient", action="store_true",
                         help="leave out bad images/objects (counted and reported) instead of stopping")
+    parser.add_argument("--protocol", default=None, choices=sorted(PROTOCOLS),
+                        help="apply a named training protocol (yolox_mods/protocol.py) before the overrides")
     return parser
 
 
@@ -41,6 +47,7 @@ def exits_cleanly_on_bad_input(main):
             return main(*args, **kwargs)
         except (DataError, CheckpointError, ValueError) as error:
             logger.remove()
-            print(f"error: {error}", file=sys.stderr)
+            # YOLOX's setup_logger reroutes sys.stderr through loguru; write to the real one
+            print(f"error: {error}", file=sys.__stderr__, flush=True)
             sys.exit(2)
     return wrapper

@@ -35,7 +35,7 @@ def evaluate_checkpoint(exp, ckpt_path, device="cpu", batch_size=8, fp16=False, 
 
 @exits_cleanly_on_bad_input
 def eval_worker(args):
-    exp = load_exp(args.exp_file, args.opts)
+    exp = load_exp(args.exp_file, args.opts, args.protocol)
     if args.lenient:
         exp.data_strict = False
     if args.conf is not None:

@@ -17,7 +17,7 @@ def make_parser():
 
 
 def prepare_exp(args):
-    exp = load_exp(args.exp_file, args.opts)
+    exp = load_exp(args.exp_file, args.opts, args.protocol)
     if args.lenient:
         exp.data_strict = False
     if not args.experiment_name:

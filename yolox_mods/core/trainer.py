@@ -53,6 +53,8 @@ class LiteTrainer(Trainer):
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=args.fp16)
         self.start_iter = 0
         self.resumed_ema = None
+        # below any real AP, so the first evaluation always writes best_ckpt.pth (YOLOX starts at 0)
+        self.best_ap = -1.0
 
     # ------------------------------------------------------------------ setup
     def before_train(self):

@@ -1,0 +1,37 @@
+"""Training protocols: named sets of exp attributes applied identically to every exp (``--protocol NAME``).
+
+Each value is justified in docs/protocol.md by a measurement on this project's 2-core CPU machine.
+"""
+from typing import Any, Dict
+
+PROTOCOLS: Dict[str, Dict[str, Any]] = {
+    # Short from-scratch CPU training on the quick VOC data (2,150 trainval / 300 test images).
+    "quick": {
+        "input_size": (256, 256),
+        "test_size": (256, 256),
+        "random_size": None,            # fixed size: multiscale up to 2x the pixels costs more than it gives here
+        "max_epoch": 45,                # about 55 CPU-minutes at ~32 img/s (mosaic off)
+        "warmup_epochs": 1,
+        "basic_lr_per_img": 0.02 / 16,  # 8x YOLOX's nano LR: the default does not learn in a CPU budget
+        "min_lr_ratio": 0.05,
+        "no_aug_epochs": 5,             # last epochs add YOLOX's L1 box loss
+        "mosaic_prob": 0.0,             # mosaic slows convergence when there are few iterations
+        "enable_mixup": False,
+        "eval_interval": 5,             # the learning curve
+        "data_num_workers": 2,
+        "ema": True,
+        "seed": 0,
+    },
+}
+
+
+def apply_protocol(exp, name: str):
+    """Set ``PROTOCOLS[name]`` on ``exp`` (every key must be an existing attribute) and validate it."""
+    if name not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {name!r}; choose from {sorted(PROTOCOLS)}")
+    for key, value in PROTOCOLS[name].items():
+        if not hasattr(exp, key):
+            raise ValueError(f"protocol {name!r} sets {key!r}, which {type(exp).__name__} does not have")
+        setattr(exp, key, value)
+    exp.check_exp_value()
+    return exp
