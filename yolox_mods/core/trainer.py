@@ -1,5 +1,6 @@
 """YOLOX's Trainer on any device, with atomic mid-epoch-resumable checkpoints and fault handling."""
 import datetime
+import json
 import os
 import time
 
@@ -13,7 +14,7 @@ from yolox.data import DataPrefetcher
 from yolox.utils import ModelEMA, get_model_info, is_parallel
 from yolox.utils.allreduce_norm import get_async_norm_states
 
-from .checkpoint import atomic_save, load_checkpoint, load_exact, load_matching
+from .checkpoint import atomic_save, atomic_write_text, load_checkpoint, load_exact, load_matching
 
 
 class NonFiniteLossError(RuntimeError):
@@ -55,6 +56,8 @@ class LiteTrainer(Trainer):
         self.resumed_ema = None
         # below any real AP, so the first evaluation always writes best_ckpt.pth (YOLOX starts at 0)
         self.best_ap = -1.0
+        self.images_seen = 0
+        self.iter_seconds = 0.0
 
     # ------------------------------------------------------------------ setup
     def before_train(self):
@@ -149,7 +152,10 @@ class LiteTrainer(Trainer):
         lr = self.lr_scheduler.update_lr(self.progress_in_iter + 1)
         for param_group in self.optimizer.param_groups:
             param_group["lr"] = lr
-        self.meter.update(iter_time=time.time() - iter_start_time, data_time=data_end_time - iter_start_time,
+        iter_time = time.time() - iter_start_time
+        self.images_seen += inps.shape[0]
+        self.iter_seconds += iter_time
+        self.meter.update(iter_time=iter_time, data_time=data_end_time - iter_start_time,
                           lr=lr, **{k: v for k, v in outputs.items() if k.endswith("loss")})
 
     def handle_nonfinite_loss(self, loss):
@@ -199,6 +205,16 @@ class LiteTrainer(Trainer):
         if self.rank == 0 and result is not None:
             for name, ap in result.per_class_ap50.items():
                 self.tblogger.add_scalar(f"val_AP50/{name}", 100 * ap, self.epoch + 1)
+
+    def after_train(self):
+        super().after_train()
+        if self.rank == 0:
+            # this process's training speed, for benchmarks: iterations only, without evaluation or start-up
+            stats = {"images": self.images_seen, "iter_seconds": round(self.iter_seconds, 2),
+                     "img_per_s": round(self.images_seen / max(self.iter_seconds, 1e-9), 2),
+                     "world_size": dist.get_world_size() if self.is_distributed else 1,
+                     "best_ap50_95": self.best_ap}
+            atomic_write_text(os.path.join(self.file_name, "train_stats.json"), json.dumps(stats, indent=2))
 
     # ------------------------------------------------------------------ checkpoints
     def save_ckpt(self, ckpt_name, update_best_ckpt=False, next_iter=None):

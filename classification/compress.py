@@ -1,0 +1,284 @@
+"""``python -m classification.compress``: run a compression recipe, stage by stage, resumably.
+
+Stage kinds (each a function below, registered in ``STAGES``):
+- ``train``: a fresh model (the recipe's ``model``, updated by the stage's), trained from scratch;
+- ``input_size_search``: one such model per input size, tabulated (the working size stays the recipe's);
+- ``layer_prune`` / ``channel_prune`` / ``decompose``: surgery on the ``from`` stage's model, then fine-tuning;
+- ``distill``: the ``from`` model (or a fresh ``model``) trained against the frozen ``teachers`` (stage names);
+  one teacher = single KD, several = ensemble (averaged soft targets), a teacher that was itself distilled =
+  a chain; ``method: true_label`` distils only where the teacher is right.
+Every stage writes ``<output>/<stage>.pth`` and a row of ``results.json``/``results.md`` atomically; a re-run
+skips stages that have both, and a stage killed mid-training resumes at its last finished epoch.
+"""
+import argparse
+import copy
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, replace
+from typing import Callable, Dict, List, Optional
+
+import torch
+import yaml
+
+from yolox_mods.core import atomic_save, atomic_write_text, load_checkpoint, load_exact
+from yolox_mods.data import CheckpointError, DataError
+
+from .data import Split, load_data, make_synthetic_folder
+from .decompose import decompose_groups
+from .distill import Distiller
+from .metrics import compression_score, count_macs, count_params
+from .models import ShuffleNetV1, build_model
+from .prune import prune_layers, prune_stage_channels
+from .train import TrainConfig, evaluate, fit, task_loss
+
+RECIPES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "recipes")
+
+
+# ----------------------------------------------------------------------------- checkpoints
+def save_model(path: str, model: ShuffleNetV1, input_size: int, classes: List[str], stage: str) -> None:
+    atomic_save({"model": model.state_dict(), "config": model.config, "input_size": input_size,
+                 "classes": classes, "stage": stage}, path)
+
+
+def load_model(path: str):
+    """(model, input size, class names) from a compression checkpoint; anything else is a named error."""
+    checkpoint = load_checkpoint(path)
+    if "config" not in checkpoint or "input_size" not in checkpoint:
+        raise CheckpointError(f"{path}: not a classification checkpoint (no architecture config)")
+    try:
+        model = build_model(checkpoint["config"])
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(f"{path}: architecture config cannot be built ({error})") from None
+    load_exact(model, checkpoint["model"], path)
+    return model.eval(), checkpoint["input_size"], checkpoint["classes"]
+
+
+class Pipeline:
+    """Holds the data, the recipe and the finished rows; runs stages and records results."""
+
+    def __init__(self, recipe: dict, train_split: Split, val_split: Split, output: str):
+        self.recipe, self.train_split, self.val_split, self.output = recipe, train_split, val_split, output
+        self.input_size = recipe["input_size"]
+        self.rows: List[dict] = []
+        os.makedirs(output, exist_ok=True)
+        results = os.path.join(output, "results.json")
+        if os.path.exists(results):
+            with open(results) as file:
+                self.rows = json.load(file)
+
+    # ---------------------------------------------------------------- helpers
+    def checkpoint(self, stage: str) -> str:
+        return os.path.join(self.output, f"{stage}.pth")
+
+    def done(self, stage: str) -> bool:
+        return any(r["stage"] == stage for r in self.rows) and os.path.exists(self.checkpoint(stage))
+
+    def model_of(self, stage: str) -> ShuffleNetV1:
+        if not os.path.exists(self.checkpoint(stage)):
+            raise ValueError(f"stage needs the model of stage {stage!r}, which has not run (no "
+                             f"{self.checkpoint(stage)})")
+        return load_model(self.checkpoint(stage))[0]
+
+    def fresh_model(self, overrides: Optional[dict] = None) -> ShuffleNetV1:
+        config = {**self.recipe["model"], **(overrides or {})}
+        return ShuffleNetV1(num_classes=len(self.train_split.classes), **config)
+
+    def train_config(self, stage: dict) -> TrainConfig:
+        fields = {**self.recipe.get("train", {}), **{k: v for k, v in stage.items() if k in TrainConfig.__annotations__}}
+        return TrainConfig(**fields)
+
+    def fit(self, model, stage: dict, size: int, criterion: Optional[Callable] = None, tag: str = ""):
+        name = stage["name"] + tag
+        resume = os.path.join(self.output, f"{name}.epoch.pth")
+        fit(model, self.train_split, size, self.train_config(stage), criterion, resume, desc=name)
+        return model
+
+    def reference(self):
+        reference = self.recipe.get("reference", "baseline")
+        row = next((r for r in self.rows if r["stage"] == reference), None)
+        return (row["macs"], row["f1"]) if row else (None, None)
+
+    def record(self, stage: dict, model: ShuffleNetV1, size: int, started: float, name: Optional[str] = None,
+               save: bool = True) -> dict:
+        name = name or stage["name"]
+        metrics = evaluate(model, self.val_split, size)
+        macs = count_macs(model, size)
+        row = {"stage": name, "kind": stage["kind"], "input_size": size, "macs": macs,
+               "params": count_params(model), "f1": round(metrics["f1"], 4),
+               "accuracy": round(metrics["accuracy"], 4), "seconds": round(time.time() - started, 1),
+               "stage_repeats": model.config["stage_repeats"], "stage_channels": model.config["stage_channels"],
+               "stage_groups": model.config["stage_groups"]}
+        if save:
+            save_model(self.checkpoint(name), model, size, self.train_split.classes, name)
+        self.rows = [r for r in self.rows if r["stage"] != name] + [row]
+        self.write_results()
+        epoch_file = os.path.join(self.output, f"{name}.epoch.pth")
+        if os.path.exists(epoch_file):
+            os.remove(epoch_file)
+        return row
+
+    def write_results(self) -> None:
+        base_macs, ref_f1 = self.reference()
+        for row in self.rows:
+            row["score"] = (round(compression_score(row["macs"], row["f1"], base_macs, ref_f1), 4)
+                            if base_macs else None)
+        atomic_write_text(os.path.join(self.output, "results.json"), json.dumps(self.rows, indent=2))
+        atomic_write_text(os.path.join(self.output, "results.md"), results_table(self.rows))
+        plot_results(self.rows, os.path.join(self.output, "results.png"))
+
+    # ---------------------------------------------------------------- running
+    def run(self, only: Optional[List[str]] = None) -> None:
+        names = [s["name"] for s in self.recipe["stages"]]
+        for name in only or []:
+            if name not in names:
+                raise ValueError(f"--stages: no stage {name!r} in the recipe (stages: {names})")
+        for stage in self.recipe["stages"]:
+            if only and stage["name"] not in only:
+                continue
+            if self.done(stage["name"]):
+                print(f"{stage['name']}: done, skipped")
+                continue
+            if stage["kind"] not in STAGES:
+                raise ValueError(f"stage {stage['name']!r}: unknown kind {stage['kind']!r} ({sorted(STAGES)})")
+            print(f"{stage['name']}: {stage['kind']}")
+            STAGES[stage["kind"]](self, stage, time.time())
+
+
+# ----------------------------------------------------------------------------- stage kinds
+def previous_stage(pipeline: Pipeline, stage: dict) -> str:
+    if "from" in stage:
+        return stage["from"]
+    names = [s["name"] for s in pipeline.recipe["stages"]]
+    index = names.index(stage["name"])
+    compressing = [s["name"] for s in pipeline.recipe["stages"][:index]
+                   if s["kind"] in ("layer_prune", "channel_prune", "decompose", "distill")]
+    return compressing[-1] if compressing else pipeline.recipe.get("reference", "baseline")
+
+
+def run_train(pipeline: Pipeline, stage: dict, started: float) -> None:
+    model = pipeline.fit(pipeline.fresh_model(stage.get("model")), stage, pipeline.input_size)
+    pipeline.record(stage, model, pipeline.input_size, started)
+
+
+def run_input_size_search(pipeline: Pipeline, stage: dict, started: float) -> None:
+    for size in stage["sizes"]:
+        tag = f"@{size}"
+        model = pipeline.fit(pipeline.fresh_model(stage.get("model")), stage, size, tag=tag)
+        pipeline.record(stage, model, size, started, name=stage["name"] + tag, save=False)
+    pipeline.record(stage, model, size, started)  # the stage's own row: marks it done
+
+
+def finetune_after(surgery: Callable[[ShuffleNetV1, dict], ShuffleNetV1]):
+    def run(pipeline: Pipeline, stage: dict, started: float) -> None:
+        model = surgery(pipeline.model_of(previous_stage(pipeline, stage)), stage)
+        pipeline.fit(model, stage, pipeline.input_size)
+        pipeline.record(stage, model, pipeline.input_size, started)
+    return run
+
+
+def run_distill(pipeline: Pipeline, stage: dict, started: float) -> None:
+    teachers = [pipeline.model_of(name) for name in stage["teachers"]]
+    student = (pipeline.fresh_model(stage["model"]) if "model" in stage
+               else pipeline.model_of(previous_stage(pipeline, stage)))
+    distiller = Distiller(teachers, task_loss(pipeline.train_config(stage)), stage.get("method", "kl"),
+                          stage.get("temperature", 4.0), stage.get("alpha", 0.7))
+    pipeline.fit(student, stage, pipeline.input_size, criterion=distiller)
+    pipeline.record(stage, student, pipeline.input_size, started)
+
+
+STAGES: Dict[str, Callable[[Pipeline, dict, float], None]] = {
+    "train": run_train,
+    "input_size_search": run_input_size_search,
+    "layer_prune": finetune_after(lambda model, stage: prune_layers(model, stage["stage_repeats"])),
+    "channel_prune": finetune_after(lambda model, stage: prune_stage_channels(
+        model, {int(k): v for k, v in stage["remove"].items()}, stage.get("criterion", "l1"),
+        stage.get("scope", "local"))),
+    "decompose": finetune_after(lambda model, stage: decompose_groups(model, stage["stage"],
+                                                                      stage.get("factor", 2))),
+    "distill": run_distill,
+}
+
+
+# ----------------------------------------------------------------------------- reporting
+def results_table(rows: List[dict]) -> str:
+    header = "| stage | kind | input | MACs | params | F1 | accuracy | score | time (s) | repeats / channels / groups |\n"
+    header += "|---|---|---|---|---|---|---|---|---|---|\n"
+    lines = [f"| {r['stage']} | {r['kind']} | {r['input_size']} | {r['macs']:,} | {r['params']:,} | {r['f1']:.4f} | "
+             f"{r['accuracy']:.4f} | {'-' if r.get('score') is None else format(r['score'], '.4f')} | "
+             f"{r['seconds']} | {r['stage_repeats']} / {r['stage_channels']} / {r['stage_groups']} |"
+             for r in rows]
+    return header + "\n".join(lines) + "\n"
+
+
+def plot_results(rows: List[dict], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    for row in rows:
+        axis.scatter(row["macs"] / 1e6, row["f1"])
+        axis.annotate(row["stage"], (row["macs"] / 1e6, row["f1"]), textcoords="offset points", xytext=(4, 3),
+                      fontsize=8)
+    axis.set_xlabel("MACs (M, thop)")
+    axis.set_ylabel("macro F1 (val)")
+    axis.grid(alpha=0.3)
+    axis.set_title("Compression stages: F1 against MACs")
+    figure.tight_layout()
+    from yolox_mods.core import atomic_open
+
+    with atomic_open(path, "wb") as file:
+        figure.savefig(file, format="png", dpi=110)
+    plt.close(figure)
+
+
+# ----------------------------------------------------------------------------- CLI
+def load_recipe(path: str) -> dict:
+    if not os.path.isfile(path):
+        raise DataError(f"{path}: recipe not found")
+    with open(path) as file:
+        try:
+            recipe = yaml.safe_load(file)
+        except yaml.YAMLError as error:
+            raise DataError(f"{path}: not valid YAML ({error})") from None
+    for key in ("input_size", "model", "stages"):
+        if key not in (recipe or {}):
+            raise DataError(f"{path}: recipe has no {key!r}")
+    return recipe
+
+
+def make_parser():
+    parser = argparse.ArgumentParser(prog="python -m classification.compress", description=__doc__.split("\n")[0])
+    parser.add_argument("--data", default=None, help="ImageFolder root with train/ and val/ (default: generated)")
+    parser.add_argument("--recipe", default=os.path.join(RECIPES, "default.yaml"))
+    parser.add_argument("--output", default=os.path.join("runs", "compress"))
+    parser.add_argument("--stages", nargs="+", default=None, help="run only these stages (by name)")
+    parser.add_argument("--lenient", action="store_true", help="leave out unreadable images instead of stopping")
+    return parser
+
+
+def main(argv=None) -> None:
+    args = make_parser().parse_args(argv)
+    try:
+        recipe = load_recipe(args.recipe)
+        data = args.data
+        if data is None:
+            data = os.path.join(args.output, "generated_data")
+            if not os.path.isdir(data):
+                make_synthetic_folder(data)
+            print(f"no --data: using a generated ImageFolder at {data}")
+        train_split, val_split = load_data(data, strict=not args.lenient)
+        pipeline = Pipeline(recipe, train_split, val_split, args.output)
+        pipeline.run(args.stages)
+    except (DataError, CheckpointError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    print(results_table(pipeline.rows))
+    print(f"results: {os.path.join(args.output, 'results.md')} (and .json, .png)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""ShuffleNetV1 (Zhang et al. 2018, arXiv:1707.01083) on the shared ``yolox_mods.blocks``."""
+from typing import Dict, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+
+from yolox_mods.blocks import ConvBnAct, ShuffleUnit, create_conv
+
+# stage output channels at width 1.0, by number of groups (paper, Table 1)
+STAGE_CHANNELS = {1: (144, 288, 576), 2: (200, 400, 800), 3: (240, 480, 960), 4: (272, 544, 1088),
+                  8: (384, 768, 1536)}
+
+DepthwiseSpec = Tuple[str, Union[int, Sequence[int]]]
+
+
+class ShuffleNetV1(nn.Module):
+    """Stem (3x3 stride-2 conv + max-pool) -> stages of ``ShuffleUnit``s -> global average pool -> FC.
+
+    Shape: (N, 3, H, W) -> (N, num_classes). ``stage_channels`` defaults to the paper's channels for ``groups``
+    scaled by ``width`` (g3 w0.25: 60/120/240, stem 6). ``depthwise`` picks the block in every unit's middle
+    conv from the shared factory, e.g. ("dw", 3) (the paper), ("dw", 5), ("mix", (3, 5, 7, 9)), ("ghost", 3);
+    ``unit_overrides`` maps "stage.unit" to extra ``ShuffleUnit`` arguments (group splits and shortcut channels
+    left by channel pruning). Every constructor argument is kept in ``self.config``, so a checkpoint rebuilds
+    the exact architecture, pruned or not.
+    """
+
+    def __init__(self, num_classes: int, groups: int = 3, width: float = 0.25,
+                 stage_repeats: Sequence[int] = (4, 8, 4), stage_channels: Optional[Sequence[int]] = None,
+                 stem_channels: Optional[int] = None, depthwise: DepthwiseSpec = ("dw", 3),
+                 stage_groups: Optional[Sequence[int]] = None, mid_channels: Optional[Sequence[int]] = None,
+                 unit_overrides: Optional[Dict[str, dict]] = None):
+        super().__init__()
+        stage_channels = list(stage_channels or [int(c * width) for c in STAGE_CHANNELS[groups]])
+        stem_channels = stem_channels or int(24 * width)
+        stage_groups = list(stage_groups or [groups] * len(stage_repeats))
+        mid_channels = list(mid_channels or [c // 4 for c in stage_channels])
+        unit_overrides = dict(unit_overrides or {})
+        self.config = dict(num_classes=num_classes, groups=groups, width=width, stage_repeats=list(stage_repeats),
+                           stage_channels=stage_channels, stem_channels=stem_channels, depthwise=tuple(depthwise),
+                           stage_groups=stage_groups, mid_channels=mid_channels, unit_overrides=unit_overrides)
+        conv, ksize = depthwise
+        make_depthwise = (lambda c_in, c_out, s: create_conv(conv, c_in, c_out, ksize, s, act=None))
+        self.stem = nn.Sequential(ConvBnAct(3, stem_channels, 3, 2, act="relu"),
+                                  nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
+        stages, in_channels = [], stem_channels
+        for index, (repeats, out_channels) in enumerate(zip(stage_repeats, stage_channels)):
+            units = []
+            for unit in range(repeats):
+                stride = 2 if unit == 0 else 1
+                units.append(ShuffleUnit(
+                    in_channels, out_channels, stride, stage_groups[index], mid_channels=mid_channels[index],
+                    first_groups=1 if index == 0 and unit == 0 else None, depthwise=make_depthwise,
+                    **unit_overrides.get(f"{index}.{unit}", {})))
+                in_channels = out_channels
+            stages.append(nn.Sequential(*units))
+        self.stages = nn.Sequential(*stages)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(in_channels, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(torch.flatten(self.pool(self.stages(self.stem(x))), 1))
+
+
+def build_model(config: dict) -> ShuffleNetV1:
+    """Rebuild a model from its ``config`` (as saved in checkpoints)."""
+    return ShuffleNetV1(**config)

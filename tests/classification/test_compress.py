@@ -1,0 +1,110 @@
+"""The compression pipeline end to end on generated data: every stage kind, resume, bad input."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from classification.compress import load_model, main
+from classification.data import load_data, make_synthetic_folder
+from classification.models import ShuffleNetV1
+from classification.train import TrainConfig, fit
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SMOKE = os.path.join(ROOT, "classification", "recipes", "smoke.yaml")
+
+
+@pytest.fixture(scope="module")
+def image_folder(tmp_path_factory):
+    return make_synthetic_folder(str(tmp_path_factory.mktemp("cls")), classes=3, train_per_class=10,
+                                 val_per_class=4, size=48)
+
+
+@pytest.mark.slow
+def test_pipeline_all_stages_then_resume(image_folder, tmp_path, capsys):
+    out = str(tmp_path / "run")
+    main(["--data", image_folder, "--recipe", SMOKE, "--output", out])
+    rows = {r["stage"]: r for r in json.load(open(os.path.join(out, "results.json")))}
+    assert {"baseline", "input_size@48", "input_size@64", "teacher", "layer_prune", "channel_prune",
+            "decompose", "assistant", "distill"} <= set(rows)
+    assert rows["layer_prune"]["stage_repeats"] == [1, 2, 1]
+    assert rows["channel_prune"]["stage_channels"][2] <= 240 - 12
+    assert rows["decompose"]["stage_groups"] == [3, 3, 6]
+    assert rows["distill"]["macs"] < rows["baseline"]["macs"]
+    assert rows["baseline"]["score"] == pytest.approx(1.0)
+    assert os.path.getsize(os.path.join(out, "results.png")) > 0
+    model, size, classes = load_model(os.path.join(out, "distill.pth"))
+    assert size == 64 and len(classes) == 3 and model.config["stage_groups"] == [3, 3, 6]
+    capsys.readouterr()
+
+    main(["--data", image_folder, "--recipe", SMOKE, "--output", out])
+    assert capsys.readouterr().out.count("done, skipped") == 8
+
+    os.remove(os.path.join(out, "distill.pth"))  # a stage whose checkpoint is gone runs again, alone
+    main(["--data", image_folder, "--recipe", SMOKE, "--output", out, "--stages", "distill"])
+    assert os.path.exists(os.path.join(out, "distill.pth"))
+
+
+def test_epoch_level_resume(image_folder, tmp_path):
+    train, _ = load_data(image_folder)
+    config = TrainConfig(epochs=2, batch_size=8, num_workers=0)
+    checkpoint = str(tmp_path / "epoch.pth")
+    torch.manual_seed(0)
+    trained = fit(ShuffleNetV1(3), train, 48, config, checkpoint_path=checkpoint)
+    assert torch.load(checkpoint, weights_only=False)["epoch"] == 2
+    # a rerun finds all epochs done: it loads the saved state and trains no further
+    resumed = fit(ShuffleNetV1(3), train, 48, config, checkpoint_path=checkpoint)
+    for a, b in zip(trained.state_dict().values(), resumed.state_dict().values()):
+        torch.testing.assert_close(a, b)
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+@pytest.mark.parametrize("breaker,message", [
+    (lambda root: shutil.rmtree(os.path.join(root, "val", "class_2")), "class folders differ from train/"),
+    (lambda root: [os.remove(os.path.join(root, "train", "class_1", f))
+                   for f in os.listdir(os.path.join(root, "train", "class_1"))], "class folder has no images"),
+    (lambda root: open(os.path.join(root, "train", "class_0", "0003.jpg"), "wb").write(b"\xff\xd8 broken"),
+     "0003.jpg: unreadable or corrupt image"),
+    (lambda root: shutil.rmtree(os.path.join(root, "train")), "data folder not found"),
+])
+def test_bad_data_is_one_named_line(image_folder, tmp_path, breaker, message):
+    root = str(tmp_path / "data")
+    shutil.copytree(image_folder, root)
+    breaker(root)
+    result = run_cli("classification.compress", "--data", root, "--recipe", SMOKE, "--output", str(tmp_path / "o"))
+    assert result.returncode == 2
+    assert message in result.stderr.strip().splitlines()[-1] and "Traceback" not in result.stderr
+    assert not os.path.exists(tmp_path / "o" / "results.json")
+
+
+def test_evaluate_rejects_foreign_checkpoints(image_folder, tmp_path):
+    detector = str(tmp_path / "detector.pth")
+    torch.save({"model": {"w": torch.zeros(1)}, "start_epoch": 1}, detector)
+    result = run_cli("classification.evaluate", "--ckpt", detector, "--data", image_folder)
+    assert result.returncode == 2 and "not a classification checkpoint" in result.stderr
+
+    wrong = str(tmp_path / "wrong.pth")
+    model = ShuffleNetV1(3)
+    state = {k: v for k, v in model.state_dict().items() if not k.startswith("classifier")}
+    torch.save({"model": state, "config": model.config, "input_size": 48, "classes": ["a", "b", "c"]}, wrong)
+    result = run_cli("classification.evaluate", "--ckpt", wrong, "--data", image_folder)
+    assert result.returncode == 2 and "does not fit this model" in result.stderr
+
+
+def test_evaluate_prints_macs_f1_score(image_folder, tmp_path):
+    path = str(tmp_path / "m.pth")
+    from classification.compress import save_model
+
+    save_model(path, ShuffleNetV1(3), 48, ["class_0", "class_1", "class_2"], "x")
+    result = run_cli("classification.evaluate", "--ckpt", path, "--data", image_folder, "--ref-f1", "0.5")
+    assert result.returncode == 0, result.stderr
+    from classification.metrics import count_macs
+
+    assert f"MACs {count_macs(ShuffleNetV1(3), 48):,}," in result.stdout
+    assert "macro F1" in result.stdout and "score" in result.stdout

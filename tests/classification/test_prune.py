@@ -1,0 +1,75 @@
+"""Pruning yields a genuinely smaller model whose weights are the original's kept ones."""
+import pytest
+import torch
+
+from classification.metrics import count_macs
+from classification.models import ShuffleNetV1
+from classification.prune import cascade_keep, prune_channels, prune_layers, select_channels, unit_weight_std
+
+
+@pytest.fixture
+def model():
+    torch.manual_seed(0)
+    model = ShuffleNetV1(6).eval()
+    for bn in (m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+        bn.running_mean.uniform_(-0.5, 0.5), bn.running_var.uniform_(0.5, 2.0)
+        bn.weight.data.uniform_(0.5, 1.5), bn.bias.data.uniform_(-0.2, 0.2)
+    return model
+
+
+def masked_output(model, keep, x):
+    """The original model with every removed stage channel zeroed after each unit."""
+    hooks = []
+    for s, stage in enumerate(model.stages):
+        mask = torch.zeros(model.config["stage_channels"][s])
+        mask[keep[s]] = 1
+        hooks += [unit.register_forward_hook(lambda m, i, o, mask=mask: o * mask[:, None, None])
+                  for unit in stage]
+    try:
+        return model(x)
+    finally:
+        for hook in hooks:
+            hook.remove()
+
+
+@pytest.mark.parametrize("remove,criterion,scope", [
+    ({2: 30}, "l1", "local"), ({1: 15}, "l2", "local"), ({0: 6, 2: 30}, "bn", "global"),
+])
+def test_channel_pruning_is_exact_and_smaller(model, remove, criterion, scope):
+    keep = select_channels(model, remove, criterion, scope)
+    pruned = prune_channels(model, keep).eval()
+    x = torch.randn(2, 3, 80, 80)
+    torch.testing.assert_close(pruned(x), masked_output(model, cascade_keep(model, keep), x), atol=1e-5, rtol=1e-5)
+    assert count_macs(pruned, 80) < count_macs(model, 80)
+    if scope == "local":
+        assert sum(model.config["stage_channels"]) - sum(pruned.config["stage_channels"]) >= sum(remove.values())
+
+
+def test_reference_channel_prune_240_to_210(model):
+    pruned = prune_channels(model, select_channels(model, {2: 30}))
+    assert pruned.config["stage_channels"] == [60, 120, 210]
+    assert pruned.classifier.in_features == 210
+    assert count_macs(model, 80) - count_macs(pruned, 80) == 36_120
+
+
+def test_pruning_an_early_stage_removes_its_channels_downstream(model):
+    keep = select_channels(model, {1: 15})
+    pruned = prune_channels(model, keep)
+    # the 15 channels are gone from stage 1 and from stage 2's pooled shortcut
+    assert pruned.config["stage_channels"] == [60, 105, 225]
+
+
+def test_emptying_a_group_is_refused(model):
+    with pytest.raises(ValueError, match="empty a group"):
+        prune_channels(model, {2: list(range(80, 240))})
+
+
+def test_layer_pruning_drops_lowest_std_units(model):
+    stds = [unit_weight_std(u) for u in model.stages[1]]
+    pruned = prune_layers(model, [2, 5, 2])
+    assert pruned.config["stage_repeats"] == [2, 5, 2]
+    kept_stds = [unit_weight_std(u) for u in pruned.stages[1]]
+    assert kept_stds[0] == stds[0]  # the stride-2 unit always stays
+    assert sorted(kept_stds[1:]) == sorted(stds[1:])[-4:]
+    assert count_macs(pruned, 80) < count_macs(model, 80)
+    assert pruned(torch.randn(1, 3, 80, 80)).shape == (1, 6)

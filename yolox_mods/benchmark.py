@@ -1,0 +1,140 @@
+"""Side-by-side measurement of exps: size, CPU latency (PyTorch and ONNX Runtime), training speed and mAP."""
+import json
+import os
+import statistics
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence
+
+import torch
+from tabulate import tabulate
+from tqdm import tqdm
+
+from .core import atomic_open, atomic_write_text
+from .export import export_onnx, onnx_session
+
+
+@dataclass
+class VariantResult:
+    exp: str
+    params_m: float
+    gflops: float
+    latency_ms: Dict[str, float] = field(default_factory=dict)     # "torch@416" -> median ms
+    latency_ratio: Dict[str, float] = field(default_factory=dict)  # same keys, / stock's in this run
+    train_img_per_s: Optional[float] = None
+    map50: Optional[float] = None
+    map50_95: Optional[float] = None
+    per_class_ap50: Dict[str, float] = field(default_factory=dict)
+
+
+def model_size(model: torch.nn.Module, size: int = 416):
+    """(params in M, GFLOPs at size x size as YOLOX reports them: 2 x thop MACs)."""
+    from copy import deepcopy
+
+    from thop import profile
+
+    macs, params = profile(deepcopy(model).eval(), inputs=(torch.zeros(1, 3, 64, 64),), verbose=False)
+    return params / 1e6, 2 * macs / 1e9 * size * size / (64 * 64)
+
+
+def interleaved_latency(runners: Dict[str, Callable[[], None]], repeats: int, warmup: int) -> Dict[str, float]:
+    """Median ms per call of each runner. Runners take turns call by call, so drift in machine load (this
+    machine is noisy) hits them all alike and their ratios stay meaningful."""
+    for run in runners.values():
+        for _ in range(warmup):
+            run()
+    times = {name: [] for name in runners}
+    for _ in tqdm(range(repeats), desc="latency", leave=False):
+        for name, run in runners.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(1000 * (time.perf_counter() - start))
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def latency_runners(name: str, model: torch.nn.Module, size: int, workdir: str,
+                    runtimes: Sequence[str]) -> Dict[str, Callable[[], None]]:
+    image = torch.randn(1, 3, size, size)
+    runners = {}
+    if "torch" in runtimes:
+        def run_torch():
+            with torch.no_grad():
+                model(image)
+        runners[f"{name}|torch@{size}"] = run_torch
+    if "onnx" in runtimes:
+        path = os.path.join(workdir, f"{name}_{size}.onnx")
+        export_onnx(model, path, (size, size))
+        session, feed = onnx_session(path), {"images": image.numpy()}
+        runners[f"{name}|onnx@{size}"] = lambda: session.run(None, feed)
+    return runners
+
+
+def measure_variants(models: Dict[str, torch.nn.Module], sizes: Sequence[int], runtimes=("torch", "onnx"),
+                     repeats: int = 30, warmup: int = 5) -> Dict[str, VariantResult]:
+    """Params, GFLOPs and latency of every model; the first model is the reference for the ratios."""
+    results = {name: VariantResult(name, *model_size(model)) for name, model in models.items()}
+    with tempfile.TemporaryDirectory() as workdir:
+        runners = {}
+        for name, model in models.items():
+            model.eval()
+            for size in sizes:
+                runners.update(latency_runners(name, model, size, workdir, runtimes))
+        medians = interleaved_latency(runners, repeats, warmup)
+    reference = next(iter(models))
+    for key, ms in medians.items():
+        name, setting = key.split("|")
+        results[name].latency_ms[setting] = round(ms, 2)
+    for result in results.values():
+        result.latency_ratio = {k: round(v / results[reference].latency_ms[k], 3)
+                                for k, v in result.latency_ms.items()}
+    return results
+
+
+def write_report(results: Sequence[VariantResult], output_dir: str, header: str = "") -> str:
+    """results/variants.{md,json,png}; returns the markdown table."""
+    os.makedirs(output_dir, exist_ok=True)
+    settings = list(results[0].latency_ms)
+    rows = []
+    for r in results:
+        row = [r.exp, f"{r.params_m:.3f}", f"{r.gflops:.3f}"]
+        row += [f"{r.latency_ms[s]:.1f} ({r.latency_ratio[s]:.2f}x)" for s in settings]
+        row += [f"{r.train_img_per_s:.1f}" if r.train_img_per_s else "-",
+                f"{100 * r.map50:.2f}" if r.map50 is not None else "-",
+                f"{100 * r.map50_95:.2f}" if r.map50_95 is not None else "-"]
+        rows.append(row)
+    headers = ["exp", "params (M)", "GFLOPs@416"] + [f"{s} ms (x stock)" for s in settings] + [
+        "train img/s", "mAP50", "mAP50:95"]
+    table = tabulate(rows, headers=headers, tablefmt="github")
+    atomic_write_text(os.path.join(output_dir, "variants.md"), (header + "\n\n" if header else "") + table + "\n")
+    atomic_write_text(os.path.join(output_dir, "variants.json"),
+                      json.dumps([asdict(r) for r in results], indent=2))
+    plot_pareto(results, os.path.join(output_dir, "variants.png"))
+    return table
+
+
+def plot_pareto(results: Sequence[VariantResult], path: str) -> None:
+    """mAP50 against GFLOPs and against latency (or latency alone when nothing was trained)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    trained = [r for r in results if r.map50 is not None]
+    setting = next(iter(results[0].latency_ms))
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for axis, x_of, label in ((axes[0], lambda r: r.gflops, "GFLOPs at 416"),
+                              (axes[1], lambda r: r.latency_ms[setting], f"latency {setting} (ms)")):
+        points = trained or results
+        y_of = (lambda r: 100 * r.map50) if trained else (lambda r: r.params_m)
+        for r in points:
+            axis.scatter(x_of(r), y_of(r))
+            axis.annotate(r.exp, (x_of(r), y_of(r)), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        axis.set_xlabel(label)
+        axis.set_ylabel("mAP50" if trained else "params (M)")
+        axis.grid(alpha=0.3)
+    figure.suptitle("yolox-lite variants (CPU, this machine)")
+    figure.tight_layout()
+    with atomic_open(path, "wb") as file:
+        figure.savefig(file, format="png", dpi=110)
+    plt.close(figure)

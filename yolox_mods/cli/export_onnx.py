@@ -1,0 +1,38 @@
+"""``tools/export_onnx.py -f exps/<exp>.py -c ckpt``: ONNX model checked against PyTorch on a random image."""
+import argparse
+
+import numpy as np
+import torch
+
+from ..core import load_checkpoint, load_exact
+from ..export import export_onnx, onnx_session
+from .common import exits_cleanly_on_bad_input, load_exp
+
+
+def make_parser():
+    parser = argparse.ArgumentParser(description="Export a yolox-lite exp to ONNX")
+    parser.add_argument("-f", "--exp_file", required=True)
+    parser.add_argument("-c", "--ckpt", default=None, help="checkpoint (default: random weights)")
+    parser.add_argument("--output-name", default=None, help="default: <exp>.onnx")
+    parser.add_argument("--tsize", type=int, default=None, help="square input size (default: exp.test_size)")
+    parser.add_argument("--opset", type=int, default=13)
+    parser.add_argument("--decode_in_inference", action="store_true")
+    parser.add_argument("opts", nargs=argparse.REMAINDER, help="exp overrides: key value ...")
+    return parser
+
+
+@exits_cleanly_on_bad_input
+def main(argv=None):
+    args = make_parser().parse_args(argv)
+    exp = load_exp(args.exp_file, args.opts)
+    model = exp.get_model().eval()
+    if args.ckpt:
+        load_exact(model, load_checkpoint(args.ckpt)["model"], args.ckpt)
+    size = (args.tsize, args.tsize) if args.tsize else tuple(exp.test_size)
+    path = args.output_name or f"{exp.exp_name}.onnx"
+    export_onnx(model, path, size, args.opset, args.decode_in_inference)
+    image = torch.randn(1, 3, *size)
+    with torch.no_grad():
+        expected = model(image).numpy()
+    got = onnx_session(path).run(None, {"images": image.numpy()})[0]
+    print(f"wrote {path}; max |onnxruntime - torch| = {np.abs(got - expected).max():.2e}")
