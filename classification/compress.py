@@ -213,10 +213,7 @@ def results_table(rows: List[dict]) -> str:
 
 
 def plot_results(rows: List[dict], path: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from yolox_mods.plotting import plt, save_figure
 
     figure, axis = plt.subplots(figsize=(7, 4.5))
     for row in rows:
@@ -227,12 +224,7 @@ def plot_results(rows: List[dict], path: str) -> None:
     axis.set_ylabel("macro F1 (val)")
     axis.grid(alpha=0.3)
     axis.set_title("Compression stages: F1 against MACs")
-    figure.tight_layout()
-    from yolox_mods.core import atomic_open
-
-    with atomic_open(path, "wb") as file:
-        figure.savefig(file, format="png", dpi=110)
-    plt.close(figure)
+    save_figure(figure, path)
 
 
 # ----------------------------------------------------------------------------- CLI

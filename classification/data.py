@@ -96,6 +96,11 @@ class ImageDataset(Dataset):
         return self.transform(self.split.images[index]), self.split.labels[index]
 
 
+def single_threaded_worker(_worker_id: int) -> None:
+    """Loader workers only decode and augment; one thread each leaves the cores to the training process."""
+    torch.set_num_threads(1)
+
+
 def make_loader(split: Split, input_size: int, batch_size: int, train: bool, balanced: bool = False,
                 num_workers: int = 2, seed: int = 0) -> DataLoader:
     """Shuffled (or class-balanced, sampled by inverse class frequency) for training; in order for eval."""
@@ -108,7 +113,7 @@ def make_loader(split: Split, input_size: int, batch_size: int, train: bool, bal
         sampler = WeightedRandomSampler(weights, len(weights), generator=generator)
     return DataLoader(dataset, batch_size=batch_size, shuffle=train and sampler is None, sampler=sampler,
                       num_workers=num_workers, generator=generator, drop_last=train and len(dataset) > batch_size,
-                      persistent_workers=num_workers > 0)
+                      persistent_workers=num_workers > 0, worker_init_fn=single_threaded_worker)
 
 
 def make_synthetic_folder(root: str, classes: int = 6, train_per_class: int = 40, val_per_class: int = 12,

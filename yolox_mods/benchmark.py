@@ -11,7 +11,7 @@ import torch
 from tabulate import tabulate
 from tqdm import tqdm
 
-from .core import atomic_open, atomic_write_text
+from .core import atomic_write_text
 from .export import export_onnx, onnx_session
 
 
@@ -115,10 +115,7 @@ def write_report(results: Sequence[VariantResult], output_dir: str, header: str 
 
 def plot_pareto(results: Sequence[VariantResult], path: str) -> None:
     """mAP50 against GFLOPs and against latency (or latency alone when nothing was trained)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .plotting import plt, save_figure
 
     trained = [r for r in results if r.map50 is not None]
     setting = next(iter(results[0].latency_ms))
@@ -134,7 +131,4 @@ def plot_pareto(results: Sequence[VariantResult], path: str) -> None:
         axis.set_ylabel("mAP50" if trained else "params (M)")
         axis.grid(alpha=0.3)
     figure.suptitle("yolox-lite variants (CPU, this machine)")
-    figure.tight_layout()
-    with atomic_open(path, "wb") as file:
-        figure.savefig(file, format="png", dpi=110)
-    plt.close(figure)
+    save_figure(figure, path)

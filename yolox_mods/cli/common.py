@@ -51,3 +51,30 @@ def exits_cleanly_on_bad_input(main):
             print(f"error: {error}", file=sys.__stderr__, flush=True)
             sys.exit(2)
     return wrapper
+
+
+def checked_args(parser, argv):
+    """YOLOX-style args with an exp file and a resolved ``--device``."""
+    from ..core import resolve_device
+
+    args = parser.parse_args(argv)
+    if args.exp_file is None:
+        raise ValueError("give an exp file with -f exps/<name>.py")
+    args.device = resolve_device(args.device)
+    if args.fp16 and args.device != "cuda":
+        raise ValueError("--fp16 needs a CUDA device")
+    return args
+
+
+def launch_workers(worker, args, num_processes: int) -> None:
+    """``worker(args)`` in ``num_processes`` processes (gloo on CPU); a worker's exit code becomes ours."""
+    from torch.multiprocessing import ProcessExitedException
+
+    from ..core import launch
+
+    backend = args.dist_backend if args.device == "cuda" else "gloo"
+    try:
+        launch(worker, num_processes, args.device, args.num_machines, args.machine_rank, backend, args.dist_url,
+               args=(args,))
+    except ProcessExitedException as error:
+        sys.exit(error.exit_code or 1)

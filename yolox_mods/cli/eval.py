@@ -1,15 +1,13 @@
 """``tools/eval.py``: YOLOX's eval flags plus ``--device``, ``--lenient`` and ``--json``; prints VOC mAP."""
 import json
-import sys
 
 import torch
 from loguru import logger
-from torch.multiprocessing import ProcessExitedException
 from yolox.tools.eval import make_parser as yolox_eval_parser
 from yolox.utils import fuse_model, get_model_info, get_world_size, is_main_process
 
-from ..core import atomic_write_text, launch, load_checkpoint, load_exact, resolve_device
-from .common import add_lite_arguments, exits_cleanly_on_bad_input, load_exp
+from ..core import atomic_write_text, load_checkpoint, load_exact
+from .common import add_lite_arguments, checked_args, exits_cleanly_on_bad_input, launch_workers, load_exp
 
 
 def make_parser():
@@ -61,15 +59,5 @@ def eval_worker(args):
 
 @exits_cleanly_on_bad_input
 def main(argv=None):
-    args = make_parser().parse_args(argv)
-    if args.exp_file is None:
-        raise ValueError("give an exp file with -f exps/<name>.py")
-    args.device = resolve_device(args.device)
-    if args.fp16 and args.device != "cuda":
-        raise ValueError("--fp16 needs a CUDA device")
-    num_processes = args.devices or 1
-    try:
-        launch(eval_worker, num_processes, args.device, args.num_machines, args.machine_rank,
-               args.dist_backend if args.device == "cuda" else "gloo", args.dist_url, args=(args,))
-    except ProcessExitedException as error:
-        sys.exit(error.exit_code or 1)
+    args = checked_args(make_parser(), argv)
+    launch_workers(eval_worker, args, args.devices or 1)

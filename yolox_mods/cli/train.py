@@ -1,13 +1,10 @@
 """``tools/train.py``: YOLOX's training flags plus ``--device`` and ``--lenient``; CPU, CUDA, multi-process."""
 import random
-import sys
 
 import torch
-from torch.multiprocessing import ProcessExitedException
 from yolox.tools.train import make_parser as yolox_train_parser
 
-from ..core import launch, resolve_device
-from .common import add_lite_arguments, exits_cleanly_on_bad_input, load_exp
+from .common import add_lite_arguments, checked_args, exits_cleanly_on_bad_input, launch_workers, load_exp
 
 
 def make_parser():
@@ -37,14 +34,6 @@ def train_worker(args):
 
 @exits_cleanly_on_bad_input
 def main(argv=None):
-    args = make_parser().parse_args(argv)
-    if args.exp_file is None:
-        raise ValueError("give an exp file with -f exps/<name>.py")
-    args.device = resolve_device(args.device)
+    args = checked_args(make_parser(), argv)
     prepare_exp(args)  # fail on a bad exp or override here, before any process starts
-    num_processes = args.devices or (torch.cuda.device_count() if args.device == "cuda" else 1)
-    try:
-        launch(train_worker, num_processes, args.device, args.num_machines, args.machine_rank,
-               args.dist_backend if args.device == "cuda" else "gloo", args.dist_url, args=(args,))
-    except ProcessExitedException as error:
-        sys.exit(error.exit_code or 1)
+    launch_workers(train_worker, args, args.devices or (torch.cuda.device_count() if args.device == "cuda" else 1))

@@ -58,6 +58,7 @@ class LiteTrainer(Trainer):
         self.best_ap = -1.0
         self.images_seen = 0
         self.iter_seconds = 0.0
+        self.started = time.time()
 
     # ------------------------------------------------------------------ setup
     def before_train(self):
@@ -205,6 +206,12 @@ class LiteTrainer(Trainer):
         if self.rank == 0 and result is not None:
             for name, ap in result.per_class_ap50.items():
                 self.tblogger.add_scalar(f"val_AP50/{name}", 100 * ap, self.epoch + 1)
+            # the learning curve against wall-clock time since this process started (resumed runs start anew)
+            path = os.path.join(self.file_name, "curve.json")
+            curve = json.load(open(path)) if os.path.exists(path) else []
+            curve.append({"epoch": self.epoch + 1, "minutes": round((time.time() - self.started) / 60, 2),
+                          "mAP50": round(100 * result.map50, 2), "mAP50_95": round(100 * result.map50_95, 2)})
+            atomic_write_text(path, json.dumps(curve, indent=2))
 
     def after_train(self):
         super().after_train()

@@ -2,7 +2,6 @@
 from typing import Mapping, Optional
 
 import torch.nn as nn
-from loguru import logger
 from yolox.models import YOLOX, YOLOPAFPN, YOLOXHead
 
 from .dark2_pafpn import Dark2PAFPN
@@ -24,8 +23,7 @@ def build_yolox(num_classes: int, depth: float, width: float, act: str = "silu",
         neck = Dark2PAFPN(depth, width, IN_CHANNELS, depthwise=True, act=act, dark2_block=dark2_block)
     head = YOLOXHead(num_classes, width, in_channels=list(IN_CHANNELS), act=act, depthwise=True)
     model = YOLOX(neck, head)
-    for line in swap_blocks(model, dict(blocks), act):
-        logger.debug("swapped {}", line)
+    swap_blocks(model, dict(blocks), act)
     for module in model.modules():
         if isinstance(module, nn.BatchNorm2d):
             module.eps = 1e-3
