@@ -1,14 +1,29 @@
 """``LiteExp``: YOLOX's ``Exp`` for the nano variants on VOC, runnable on CPU and CUDA."""
 import ast
+import functools
 import os
+import random
 from typing import Any, List
 
+import numpy as np
 import torch
 import torch.distributed as dist
 from yolox.data.datasets.voc_classes import VOC_CLASSES
 from yolox.exp import Exp
 
 from .models.places import PLACES
+
+
+def seed_everything(seed: int) -> None:
+    """Python, NumPy and torch generators: YOLOX's augmentations draw from all three."""
+    random.seed(seed)
+    np.random.seed(seed % 2 ** 32)
+    torch.manual_seed(seed)
+
+
+def seed_worker(base_seed: int, worker_id: int) -> None:
+    """Loader worker seeding that repeats across runs (YOLOX's ``worker_init_reset_seed`` draws from uuid4)."""
+    seed_everything(base_seed + worker_id)
 
 
 class LiteExp(Exp):
@@ -112,6 +127,7 @@ class LiteExp(Exp):
     def get_data_loader(self, batch_size, is_distributed, no_aug=False, cache_img=False):
         from yolox.data import (DataLoader, InfiniteSampler, MosaicDetection, TrainTransform, YoloBatchSampler,
                                 worker_init_reset_seed)
+        from yolox.utils import get_rank
         from yolox.utils import wait_for_the_master
 
         from .data import detection_collate
@@ -134,7 +150,8 @@ class LiteExp(Exp):
                                          mosaic=not no_aug)
         return DataLoader(self.dataset, batch_sampler=batch_sampler, num_workers=self.data_num_workers,
                           pin_memory=torch.cuda.is_available(), collate_fn=detection_collate,
-                          worker_init_fn=worker_init_reset_seed,
+                          worker_init_fn=(worker_init_reset_seed if self.seed is None
+                                          else functools.partial(seed_worker, self.seed + 1000 * get_rank())),
                           persistent_workers=self.data_num_workers > 0)
 
     def get_eval_loader(self, batch_size, is_distributed, testdev=False, legacy=False):
@@ -161,8 +178,6 @@ class LiteExp(Exp):
 
     def random_resize(self, data_loader, epoch, rank, is_distributed):
         """YOLOX's multiscale choice, broadcast on the device the process group uses (CPU for gloo)."""
-        import random
-
         device = "cuda" if is_distributed and dist.get_backend() == "nccl" else "cpu"
         size = torch.zeros(2, dtype=torch.long, device=device)
         if rank == 0:

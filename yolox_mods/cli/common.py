@@ -7,6 +7,7 @@ from typing import Optional
 
 from loguru import logger
 
+from ..core.trainer import NonFiniteLossError
 from ..data.errors import CheckpointError, DataError
 from ..protocol import PROTOCOLS, apply_protocol
 
@@ -40,12 +41,13 @@ def add_lite_arguments(parser):
 
 
 def exits_cleanly_on_bad_input(main):
-    """Bad data, a bad checkpoint or a bad option ends the program with one 'error:' line and exit code 2."""
+    """Bad data, a bad checkpoint, a bad option or a diverged loss ends the program with one 'error:' line and
+    exit code 2."""
     @functools.wraps(main)
     def wrapper(*args, **kwargs):
         try:
             return main(*args, **kwargs)
-        except (DataError, CheckpointError, ValueError) as error:
+        except (DataError, CheckpointError, ValueError, NonFiniteLossError) as error:
             logger.remove()
             # YOLOX's setup_logger reroutes sys.stderr through loguru; write to the real one
             print(f"error: {error}", file=sys.__stderr__, flush=True)

@@ -1,9 +1,8 @@
 """``tools/train.py``: YOLOX's training flags plus ``--device`` and ``--lenient``; CPU, CUDA, multi-process."""
-import random
-
 import torch
 from yolox.tools.train import make_parser as yolox_train_parser
 
+from ..exp import seed_everything
 from .common import add_lite_arguments, checked_args, exits_cleanly_on_bad_input, launch_workers, load_exp
 
 
@@ -27,8 +26,7 @@ def train_worker(args):
     """One training process: it builds its own exp, so nothing but ``args`` crosses a process boundary."""
     exp = prepare_exp(args)
     if exp.seed is not None:
-        random.seed(exp.seed)
-        torch.manual_seed(exp.seed)
+        seed_everything(exp.seed)
     exp.get_trainer(args).train()
 
 

@@ -1,0 +1,88 @@
+"""Faults during training: determinism, non-finite losses, truncated checkpoints."""
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from yolox_mods.core import CheckpointError, load_checkpoint
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TRAIN = os.path.join(ROOT, "tools", "train.py")
+
+pytestmark = pytest.mark.slow
+
+POISONED_EXP = '''
+from yolox_mods.exp import LiteExp
+
+
+class Exp(LiteExp):
+    """Stock nano whose training loss turns NaN from the 3rd iteration on (fault injection for tests)."""
+
+    def get_model(self):
+        model = super().get_model()
+        get_losses, calls = model.head.get_losses, []
+
+        def poisoned(*args, **kwargs):
+            losses = get_losses(*args, **kwargs)
+            calls.append(1)
+            return (losses[0] * float("nan"),) + tuple(losses[1:]) if len(calls) >= 3 else losses
+
+        model.head.get_losses = poisoned
+        return model
+'''
+
+
+def train(voc, out, exp, *overrides, workers="0"):
+    args = [sys.executable, TRAIN, "-f", exp, "-b", "4", "--device", "cpu",
+            "data_dir", voc, "output_dir", str(out), "input_size", "(96,96)", "test_size", "(96,96)",
+            "random_size", "None", "max_epoch", "1", "warmup_epochs", "1", "no_aug_epochs", "0",
+            "print_interval", "1", "data_num_workers", workers, *overrides]
+    return subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=ROOT)
+
+
+def losses(stderr):
+    return [float(x) for x in re.findall(r"total_loss: ([\d.]+)", stderr)]
+
+
+def test_same_seed_same_losses(synthetic_voc, tmp_path):
+    exp = os.path.join(ROOT, "exps", "yolox_voc_nano.py")
+    runs = [train(synthetic_voc, tmp_path / str(i), exp, "seed", str(seed), "mosaic_prob", "0.5", workers="2")
+            for i, seed in enumerate((3, 3, 4))]
+    for run in runs:
+        assert run.returncode == 0, run.stderr[-2000:]
+    first, second, other = (losses(r.stderr) for r in runs)
+    assert len(first) == 6 and first == second
+    assert other != first
+
+
+def test_nonfinite_loss_stops_with_the_last_good_checkpoint(synthetic_voc, tmp_path):
+    exp = tmp_path / "poisoned_nano.py"
+    exp.write_text(POISONED_EXP)
+    result = train(synthetic_voc, tmp_path, str(exp), "ckpt_interval_iters", "2")
+    assert result.returncode == 2
+    latest = tmp_path / "poisoned_nano" / "latest_ckpt.pth"
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: non-finite loss (nan) at epoch 1, iteration 3; training stopped, last good checkpoint: {latest} "
+        "(set nonfinite_loss skip or grad_clip_norm to go on)")
+    assert load_checkpoint(str(latest))["start_iter"] == 2
+
+
+def test_nonfinite_loss_skip_and_gradient_clipping(synthetic_voc, tmp_path):
+    exp = tmp_path / "poisoned_nano.py"
+    exp.write_text(POISONED_EXP)
+    result = train(synthetic_voc, tmp_path, str(exp), "nonfinite_loss", "skip", "grad_clip_norm", "1.0")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stderr.count("step skipped") == 4  # iterations 3-6 of 6
+    weights = load_checkpoint(str(tmp_path / "poisoned_nano" / "latest_ckpt.pth"))["train_model"]
+    assert all(torch.isfinite(v).all() for v in weights.values() if v.is_floating_point())
+
+
+def test_truncated_checkpoint_is_named(tmp_path):
+    path = tmp_path / "latest_ckpt.pth"
+    torch.save({"model": {"w": torch.zeros(1000)}}, path)
+    path.write_bytes(path.read_bytes()[:300])
+    with pytest.raises(CheckpointError, match=f"{path}: truncated or not a PyTorch checkpoint"):
+        load_checkpoint(str(path))
