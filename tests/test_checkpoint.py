@@ -1,0 +1,39 @@
+"""Checkpoint writing and loading: atomic replacement, shape-matched fine-tuning, exact loading."""
+import errno
+import os
+
+import pytest
+import torch
+
+from yolox_mods.core import CheckpointError, atomic_save, load_checkpoint, load_exact, load_matching
+from yolox_mods.models import build_yolox
+
+
+def test_disk_full_mid_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    path = str(tmp_path / "latest_ckpt.pth")
+    atomic_save({"model": {"w": torch.ones(3)}, "epoch": 1}, path)
+
+    def full_disk(obj, file):
+        file.write(b"partial bytes")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        atomic_save({"model": {"w": torch.zeros(3)}, "epoch": 2}, path)
+    monkeypatch.undo()
+    assert load_checkpoint(path)["epoch"] == 1
+    assert os.listdir(tmp_path) == ["latest_ckpt.pth"]  # no temporary file left behind
+
+
+def test_fine_tune_load_lists_what_does_not_match():
+    coco = build_yolox(80, 0.33, 0.25)
+    voc = build_yolox(20, 0.33, 0.25)
+    differences = load_matching(voc, coco.state_dict())
+    assert differences and all("cls_preds" in line for line in differences)
+    assert "head.cls_preds.0.weight: checkpoint (80, 64, 1, 1) vs model (20, 64, 1, 1)" in differences
+    torch.testing.assert_close(voc.backbone.backbone.stem.conv.conv.weight, coco.backbone.backbone.stem.conv.conv.weight)
+
+
+def test_exact_load_refuses_another_class_count():
+    with pytest.raises(CheckpointError, match="ckpt.pth: checkpoint does not fit this model .* num_classes"):
+        load_exact(build_yolox(20, 0.33, 0.25), build_yolox(80, 0.33, 0.25).state_dict(), "ckpt.pth")
