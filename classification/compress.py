@@ -72,8 +72,12 @@ class Pipeline:
     def checkpoint(self, stage: str) -> str:
         return os.path.join(self.output, f"{stage}.pth")
 
-    def done(self, stage: str) -> bool:
-        return any(r["stage"] == stage for r in self.rows) and os.path.exists(self.checkpoint(stage))
+    def done(self, stage: dict) -> bool:
+        """A stage is done when its row and checkpoint exist (a size search: when every size has its row)."""
+        recorded = {r["stage"] for r in self.rows}
+        if stage["kind"] == "input_size_search":
+            return all(f"{stage['name']}@{size}" in recorded for size in stage["sizes"])
+        return stage["name"] in recorded and os.path.exists(self.checkpoint(stage["name"]))
 
     def model_of(self, stage: str) -> ShuffleNetV1:
         if not os.path.exists(self.checkpoint(stage)):
@@ -137,7 +141,7 @@ class Pipeline:
         for stage in self.recipe["stages"]:
             if only and stage["name"] not in only:
                 continue
-            if self.done(stage["name"]):
+            if self.done(stage):
                 print(f"{stage['name']}: done, skipped")
                 continue
             if stage["kind"] not in STAGES:
@@ -164,10 +168,13 @@ def run_train(pipeline: Pipeline, stage: dict, started: float) -> None:
 
 def run_input_size_search(pipeline: Pipeline, stage: dict, started: float) -> None:
     for size in stage["sizes"]:
-        tag = f"@{size}"
-        model = pipeline.fit(pipeline.fresh_model(stage.get("model")), stage, size, tag=tag)
-        pipeline.record(stage, model, size, started, name=stage["name"] + tag, save=False)
-    pipeline.record(stage, model, size, started)  # the stage's own row: marks it done
+        name = f"{stage['name']}@{size}"
+        if any(r["stage"] == name for r in pipeline.rows):
+            print(f"{name}: done, skipped")
+            continue
+        model = pipeline.fit(pipeline.fresh_model(stage.get("model")), stage, size, tag=f"@{size}")
+        pipeline.record(stage, model, size, started, name=name, save=False)
+
 
 
 def finetune_after(surgery: Callable[[ShuffleNetV1, dict], ShuffleNetV1]):
@@ -220,7 +227,8 @@ def plot_results(rows: List[dict], path: str) -> None:
         axis.scatter(row["macs"] / 1e6, row["f1"])
         axis.annotate(row["stage"], (row["macs"] / 1e6, row["f1"]), textcoords="offset points", xytext=(4, 3),
                       fontsize=8)
-    axis.set_xlabel("MACs (M, thop)")
+    axis.set_xscale("log")  # teachers can be 10x the students
+    axis.set_xlabel("MACs (M, thop, log scale)")
     axis.set_ylabel("macro F1 (val)")
     axis.grid(alpha=0.3)
     axis.set_title("Compression stages: F1 against MACs")

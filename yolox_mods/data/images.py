@@ -18,7 +18,7 @@ def read_image(path: str, mode: str = "BGR") -> np.ndarray:
     try:
         with Image.open(path) as image:
             image.load()
-            rgb = np.asarray(image.convert("RGB"))
+            rgb = np.array(image.convert("RGB"))
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise DataError(f"{path}: unreadable or corrupt image ({error})") from None
     return np.ascontiguousarray(rgb[..., ::-1]) if mode == "BGR" else rgb
