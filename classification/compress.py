@@ -11,15 +11,12 @@ Every stage writes ``<output>/<stage>.pth`` and a row of ``results.json``/``resu
 skips stages that have both, and a stage killed mid-training resumes at its last finished epoch.
 """
 import argparse
-import copy
 import json
 import os
 import sys
 import time
-from dataclasses import asdict, replace
 from typing import Callable, Dict, List, Optional
 
-import torch
 import yaml
 
 from yolox_mods.core import atomic_save, atomic_write_text, load_checkpoint, load_exact

@@ -8,6 +8,7 @@ from yolox_mods.data import CheckpointError, DataError
 from .compress import load_model
 from .data import load_split
 from .metrics import compression_score, count_macs, count_params
+from .models import ShuffleNetV1
 from .train import evaluate
 
 
@@ -16,7 +17,9 @@ def make_parser():
     parser.add_argument("--ckpt", required=True, help="a checkpoint written by classification.compress")
     parser.add_argument("--data", required=True, help="ImageFolder root (its --split subfolder is used)")
     parser.add_argument("--split", default="val")
-    parser.add_argument("--base-macs", type=int, default=1_688_940, help="score reference MACs")
+    parser.add_argument("--base-macs", type=int, default=None,
+                        help="score reference MACs (default: the uncompressed g3 w0.25 model at the checkpoint's "
+                             "input size and class count, counted the same way)")
     parser.add_argument("--ref-f1", type=float, default=None, help="score reference F1 (default: no F1 term)")
     return parser
 
@@ -31,9 +34,10 @@ def main(argv=None):
         sys.exit(2)
     metrics = evaluate(model, split, size)
     macs = count_macs(model, size)
-    score = compression_score(macs, metrics["f1"], args.base_macs, args.ref_f1)
+    base_macs = args.base_macs or count_macs(ShuffleNetV1(len(classes)), size)
+    score = compression_score(macs, metrics["f1"], base_macs, args.ref_f1)
     print(f"{args.ckpt}: input {size}, MACs {macs:,}, params {count_params(model):,}, macro F1 {metrics['f1']:.4f}, "
-          f"accuracy {metrics['accuracy']:.4f}, score {score:.4f} (base MACs {args.base_macs:,}, "
+          f"accuracy {metrics['accuracy']:.4f}, score {score:.4f} (base MACs {base_macs:,}, "
           f"ref F1 {args.ref_f1})")
 
 

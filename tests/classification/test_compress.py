@@ -106,5 +106,8 @@ def test_evaluate_prints_macs_f1_score(image_folder, tmp_path):
     assert result.returncode == 0, result.stderr
     from classification.metrics import count_macs
 
-    assert f"MACs {count_macs(ShuffleNetV1(3), 48):,}," in result.stdout
+    macs = count_macs(ShuffleNetV1(3), 48)
+    assert f"MACs {macs:,}," in result.stdout
+    # the score's base defaults to the uncompressed model counted the same way: an uncompressed model scores 1 + F1 term
+    assert f"(base MACs {macs:,}, ref F1 0.5)" in result.stdout
     assert "macro F1" in result.stdout and "score" in result.stdout

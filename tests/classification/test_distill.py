@@ -54,7 +54,7 @@ def test_ensemble_averages_soft_targets_and_combines_with_task_loss():
 
 def test_teachers_are_frozen_and_stay_in_eval_mode():
     teacher = Constant([[1.0, 0.0]])
-    distiller = Distiller([teacher], nn.CrossEntropyLoss()).train()
+    Distiller([teacher], nn.CrossEntropyLoss()).train()
     assert not teacher.training
     assert not any(p.requires_grad for p in teacher.parameters())
 

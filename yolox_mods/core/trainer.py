@@ -208,7 +208,10 @@ class LiteTrainer(Trainer):
                 self.tblogger.add_scalar(f"val_AP50/{name}", 100 * ap, self.epoch + 1)
             # the learning curve against wall-clock time since this process started (resumed runs start anew)
             path = os.path.join(self.file_name, "curve.json")
-            curve = json.load(open(path)) if os.path.exists(path) else []
+            curve = []
+            if os.path.exists(path):
+                with open(path) as file:
+                    curve = json.load(file)
             curve.append({"epoch": self.epoch + 1, "minutes": round((time.time() - self.started) / 60, 2),
                           "mAP50": round(100 * result.map50, 2), "mAP50_95": round(100 * result.map50_95, 2)})
             atomic_write_text(path, json.dumps(curve, indent=2))
