@@ -13,16 +13,16 @@ skips stages that have both, and a stage killed mid-training resumes at its last
 import argparse
 import json
 import os
-import sys
 import time
 from typing import Callable, Dict, List, Optional
 
 import yaml
 
+from yolox_mods.cli.common import exits_cleanly_on_bad_input
 from yolox_mods.core import atomic_save, atomic_write_text, load_checkpoint, load_exact
 from yolox_mods.data import CheckpointError, DataError
 
-from .data import Split, load_data, make_synthetic_folder
+from .data import Split, data_or_generated, load_data
 from .decompose import decompose_groups
 from .distill import Distiller
 from .metrics import compression_score, count_macs, count_params
@@ -257,22 +257,14 @@ def make_parser():
     return parser
 
 
+@exits_cleanly_on_bad_input
 def main(argv=None) -> None:
     args = make_parser().parse_args(argv)
-    try:
-        recipe = load_recipe(args.recipe)
-        data = args.data
-        if data is None:
-            data = os.path.join(args.output, "generated_data")
-            if not os.path.isdir(data):
-                make_synthetic_folder(data)
-            print(f"no --data: using a generated ImageFolder at {data}")
-        train_split, val_split = load_data(data, strict=not args.lenient)
-        pipeline = Pipeline(recipe, train_split, val_split, args.output)
-        pipeline.run(args.stages)
-    except (DataError, CheckpointError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+    recipe = load_recipe(args.recipe)
+    data = data_or_generated(args.data, args.output)
+    train_split, val_split = load_data(data, strict=not args.lenient)
+    pipeline = Pipeline(recipe, train_split, val_split, args.output)
+    pipeline.run(args.stages)
     print(results_table(pipeline.rows))
     print(f"results: {os.path.join(args.output, 'results.md')} (and .json, .png)")
 

@@ -6,10 +6,10 @@ from typing import List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
+from torch.utils.data import Dataset, WeightedRandomSampler
 from torchvision.transforms import v2
 
-from yolox_mods.data import DataError, read_image
+from yolox_mods.data import DataError, GuardedDataLoader, SampleTracker, read_image
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -36,7 +36,8 @@ def list_classes(folder: str) -> List[str]:
 def load_split(folder: str, classes: Optional[Sequence[str]] = None, cache_size: int = 128,
                strict: bool = True) -> Split:
     """Read every image of ``folder/<class>/``. A missing or empty class folder, or (strict) an unreadable
-    image, raises ``DataError`` naming it; lenient mode leaves unreadable images out and says how many."""
+    image, raises ``DataError`` naming it; lenient mode leaves unreadable images out and names each one, but
+    still stops if that leaves a class without images."""
     found = list_classes(folder)
     classes = list(classes or found)
     if found != classes:
@@ -47,6 +48,7 @@ def load_split(folder: str, classes: Optional[Sequence[str]] = None, cache_size:
         files = sorted(f for f in os.listdir(class_dir) if f.lower().endswith(IMAGE_EXTENSIONS))
         if not files:
             raise DataError(f"{class_dir}: class folder has no images")
+        readable = 0
         for file in files:
             path = os.path.join(class_dir, file)
             try:
@@ -56,6 +58,7 @@ def load_split(folder: str, classes: Optional[Sequence[str]] = None, cache_size:
                     raise
                 skipped.append(str(error))
                 continue
+            readable += 1
             scale = cache_size / min(image.shape[:2])
             if scale < 1:
                 image = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)),
@@ -63,8 +66,10 @@ def load_split(folder: str, classes: Optional[Sequence[str]] = None, cache_size:
             images.append(image)
             labels.append(label)
             paths.append(path)
+        if not readable:
+            raise DataError(f"{class_dir}: class folder has no readable images ({len(files)} unreadable)")
     if skipped:
-        print(f"warning: {len(skipped)} unreadable image(s) left out of {folder}; first: {skipped[0]}")
+        print(f"warning: {len(skipped)} unreadable image(s) left out of {folder}:", *skipped, sep="\n  ")
     return Split(images, labels, classes, paths)
 
 
@@ -102,18 +107,20 @@ def single_threaded_worker(_worker_id: int) -> None:
 
 
 def make_loader(split: Split, input_size: int, batch_size: int, train: bool, balanced: bool = False,
-                num_workers: int = 2, seed: int = 0) -> DataLoader:
-    """Shuffled (or class-balanced, sampled by inverse class frequency) for training; in order for eval."""
-    dataset = ImageDataset(split, input_size, train)
+                num_workers: int = 2, seed: int = 0) -> GuardedDataLoader:
+    """Shuffled (or class-balanced, sampled by inverse class frequency) for training; in order for eval.
+    A failing or killed loader worker raises ``DataError`` naming the image it was on."""
+    dataset = SampleTracker(ImageDataset(split, input_size, train), split.paths, num_workers)
     generator = torch.Generator().manual_seed(seed)
     sampler = None
     if train and balanced:
         counts = np.bincount(split.labels, minlength=len(split.classes))
         weights = [1.0 / counts[label] for label in split.labels]
         sampler = WeightedRandomSampler(weights, len(weights), generator=generator)
-    return DataLoader(dataset, batch_size=batch_size, shuffle=train and sampler is None, sampler=sampler,
-                      num_workers=num_workers, generator=generator, drop_last=train and len(dataset) > batch_size,
-                      persistent_workers=num_workers > 0, worker_init_fn=single_threaded_worker)
+    return GuardedDataLoader(dataset, batch_size=batch_size, shuffle=train and sampler is None, sampler=sampler,
+                             num_workers=num_workers, generator=generator,
+                             drop_last=train and len(dataset) > batch_size, persistent_workers=num_workers > 0,
+                             worker_init_fn=single_threaded_worker)
 
 
 def make_synthetic_folder(root: str, classes: int = 6, train_per_class: int = 40, val_per_class: int = 12,
@@ -133,3 +140,14 @@ def make_synthetic_folder(root: str, classes: int = 6, train_per_class: int = 40
                 image = 128 + 0.35 * (hue - 128) + 50 * wave + rng.normal(0, 30, (size, size, 3))
                 cv2.imwrite(os.path.join(folder, f"{i:04d}.jpg"), np.clip(image, 0, 255).astype(np.uint8))
     return root
+
+
+def data_or_generated(data: Optional[str], output: str) -> str:
+    """``data``, or (when None) a generated ImageFolder under ``output`` so the CLIs run with no data at hand."""
+    if data is not None:
+        return data
+    data = os.path.join(output, "generated_data")
+    if not os.path.isdir(data):
+        make_synthetic_folder(data)
+    print(f"no --data: using a generated ImageFolder at {data}")
+    return data

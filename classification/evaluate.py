@@ -1,9 +1,8 @@
 """``python -m classification.evaluate --ckpt X --data DIR``: MACs, macro F1, accuracy and score of a checkpoint."""
 import argparse
 import os
-import sys
 
-from yolox_mods.data import CheckpointError, DataError
+from yolox_mods.cli.common import exits_cleanly_on_bad_input
 
 from .compress import load_model
 from .data import load_split
@@ -24,14 +23,11 @@ def make_parser():
     return parser
 
 
+@exits_cleanly_on_bad_input
 def main(argv=None):
     args = make_parser().parse_args(argv)
-    try:
-        model, size, classes = load_model(args.ckpt)
-        split = load_split(os.path.join(args.data, args.split), classes)
-    except (DataError, CheckpointError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+    model, size, classes = load_model(args.ckpt)
+    split = load_split(os.path.join(args.data, args.split), classes)
     metrics = evaluate(model, split, size)
     macs = count_macs(model, size)
     base_macs = args.base_macs or count_macs(ShuffleNetV1(len(classes)), size)

@@ -127,6 +127,7 @@ def fit(model: nn.Module, train: Split, input_size: int, config: TrainConfig,
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         start_epoch = state["epoch"]
+        print(f"{desc}: resuming after epoch {start_epoch} of {config.epochs} ({checkpoint_path})")
     num_classes = len(train.classes)
     for epoch in range(start_epoch, config.epochs):
         model.train()

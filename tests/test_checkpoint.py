@@ -1,6 +1,8 @@
 """Checkpoint writing and loading: atomic replacement, shape-matched fine-tuning, exact loading."""
 import errno
 import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -37,3 +39,27 @@ def test_fine_tune_load_lists_what_does_not_match():
 def test_exact_load_refuses_another_class_count():
     with pytest.raises(CheckpointError, match="ckpt.pth: checkpoint does not fit this model .* num_classes"):
         load_exact(build_yolox(20, 0.33, 0.25), build_yolox(80, 0.33, 0.25).state_dict(), "ckpt.pth")
+
+
+FILE_SIZE_LIMITED_SAVE = """
+import resource, signal, sys, torch
+from yolox_mods.core import atomic_save
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the kernel then fails the write with EFBIG instead of killing us
+resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+try:
+    atomic_save({"model": {"w": torch.zeros(1_000_000)}, "epoch": 2}, sys.argv[1])
+except OSError as error:
+    print(type(error).__name__, error.errno, error)
+"""
+
+
+def test_a_write_the_kernel_refuses_keeps_the_previous_checkpoint(tmp_path):
+    """A real failed write (the file-size limit stands in for a full disk: the kernel stops the write part way)."""
+    path = tmp_path / "latest_ckpt.pth"
+    atomic_save({"model": {"w": torch.ones(3)}, "epoch": 1}, str(path))
+    result = subprocess.run([sys.executable, "-c", FILE_SIZE_LIMITED_SAVE, str(path)], capture_output=True,
+                            text=True, timeout=120)
+    assert result.stdout.strip() == (f"WriteError {errno.EFBIG} {path}: not written (File too large); "
+                                     "any previous version is unchanged"), result.stderr
+    assert load_checkpoint(str(path))["epoch"] == 1
+    assert os.listdir(tmp_path) == ["latest_ckpt.pth"]

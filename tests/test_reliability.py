@@ -86,3 +86,38 @@ def test_truncated_checkpoint_is_named(tmp_path):
     path.write_bytes(path.read_bytes()[:300])
     with pytest.raises(CheckpointError, match=f"{path}: truncated or not a PyTorch checkpoint"):
         load_checkpoint(str(path))
+
+
+WORKER_KILLING_EXP = '''
+import os
+import signal
+
+from torch.utils.data import get_worker_info
+
+from yolox_mods.data import VOCDataset
+from yolox_mods.exp import LiteExp
+
+
+class WorkerKillingVOC(VOCDataset):
+    """Kills the loader worker that decodes the 3rd image, as the OOM killer or a crashing decoder would."""
+
+    def load_image(self, index):
+        if index == 2 and get_worker_info() is not None:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().load_image(index)
+
+
+class Exp(LiteExp):
+    def get_dataset(self, image_sets, img_size, preproc, cache=False):
+        return WorkerKillingVOC(self.data_dir, image_sets, img_size, preproc, cache=cache)
+'''
+
+
+def test_killed_loader_worker_is_named_with_its_image(synthetic_voc, tmp_path):
+    exp = tmp_path / "worker_killing_nano.py"
+    exp.write_text(WORKER_KILLING_EXP)
+    result = train(synthetic_voc, tmp_path, str(exp), "mosaic_prob", "0", workers="2")
+    assert result.returncode == 2, result.stderr[-2000:]
+    image = os.path.join(synthetic_voc, "VOC2007", "JPEGImages", "000002.jpg")
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: a data loader worker died (killed by signal: Killed) while loading sample 2 ({image})")

@@ -125,12 +125,12 @@ class LiteExp(Exp):
                           class_names=self.class_names)
 
     def get_data_loader(self, batch_size, is_distributed, no_aug=False, cache_img=False):
-        from yolox.data import (DataLoader, InfiniteSampler, MosaicDetection, TrainTransform, YoloBatchSampler,
+        from yolox.data import (InfiniteSampler, MosaicDetection, TrainTransform, YoloBatchSampler,
                                 worker_init_reset_seed)
         from yolox.utils import get_rank
         from yolox.utils import wait_for_the_master
 
-        from .data import detection_collate
+        from .data import GuardedYoloxLoader, SampleTracker, detection_collate
 
         with wait_for_the_master():
             dataset = self.get_dataset(self.train_sets, self.input_size,
@@ -148,16 +148,18 @@ class LiteExp(Exp):
         sampler = InfiniteSampler(len(self.dataset), seed=self.seed or 0)
         batch_sampler = YoloBatchSampler(sampler=sampler, batch_size=batch_size, drop_last=False,
                                          mosaic=not no_aug)
-        return DataLoader(self.dataset, batch_sampler=batch_sampler, num_workers=self.data_num_workers,
-                          pin_memory=torch.cuda.is_available(), collate_fn=detection_collate,
-                          worker_init_fn=(worker_init_reset_seed if self.seed is None
-                                          else functools.partial(seed_worker, self.seed + 1000 * get_rank())),
-                          persistent_workers=self.data_num_workers > 0)
+        tracked = SampleTracker(self.dataset, [record.image_path for record in dataset.records],
+                                self.data_num_workers)
+        return GuardedYoloxLoader(tracked, batch_sampler=batch_sampler, num_workers=self.data_num_workers,
+                                  pin_memory=torch.cuda.is_available(), collate_fn=detection_collate,
+                                  worker_init_fn=(worker_init_reset_seed if self.seed is None else
+                                                  functools.partial(seed_worker, self.seed + 1000 * get_rank())),
+                                  persistent_workers=self.data_num_workers > 0)
 
     def get_eval_loader(self, batch_size, is_distributed, testdev=False, legacy=False):
         from yolox.data import ValTransform
 
-        from .data import detection_collate
+        from .data import GuardedDataLoader, SampleTracker, detection_collate
 
         dataset = self.get_dataset(self.test_sets, self.test_size, ValTransform(legacy=legacy))
         if is_distributed:
@@ -165,9 +167,9 @@ class LiteExp(Exp):
             sampler = torch.utils.data.distributed.DistributedSampler(dataset, shuffle=False)
         else:
             sampler = torch.utils.data.SequentialSampler(dataset)
-        return torch.utils.data.DataLoader(dataset, batch_size=batch_size, sampler=sampler,
-                                           num_workers=self.data_num_workers, collate_fn=detection_collate,
-                                           pin_memory=torch.cuda.is_available())
+        tracked = SampleTracker(dataset, [record.image_path for record in dataset.records], self.data_num_workers)
+        return GuardedDataLoader(tracked, batch_size=batch_size, sampler=sampler, num_workers=self.data_num_workers,
+                                 collate_fn=detection_collate, pin_memory=torch.cuda.is_available())
 
     def get_evaluator(self, batch_size, is_distributed, testdev=False, legacy=False):
         from .evaluators import VOCEvaluator

@@ -1,9 +1,12 @@
 """The compression pipeline end to end on generated data: every stage kind, resume, bad input."""
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -111,3 +114,40 @@ def test_evaluate_prints_macs_f1_score(image_folder, tmp_path):
     # the score's base defaults to the uncompressed model counted the same way: an uncompressed model scores 1 + F1 term
     assert f"(base MACs {macs:,}, ref F1 0.5)" in result.stdout
     assert "macro F1" in result.stdout and "score" in result.stdout
+
+
+KILL_RECIPE = """
+input_size: 48
+model: {groups: 3, width: 0.25, stage_repeats: [1, 1, 1]}
+train: {epochs: 1, batch_size: 16, lr: 0.05, num_workers: 0}
+stages:
+  - {name: baseline, kind: train}
+  - {name: teacher, kind: train, epochs: 8, model: {width: 0.5}}
+  - {name: distill, kind: distill, from: baseline, teachers: [teacher], method: kl}
+"""
+
+
+@pytest.mark.slow
+def test_sigkill_mid_stage_then_resume(image_folder, tmp_path):
+    """Killed (SIGKILL) while a later stage is mid-way through its epochs: no truncated file is left under a final
+    name, finished stages are skipped on the rerun and the interrupted stage continues from its last epoch."""
+    (tmp_path / "recipe.yaml").write_text(KILL_RECIPE)
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "classification.compress", "--data", image_folder,
+               "--recipe", str(tmp_path / "recipe.yaml"), "--output", str(out)]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while not (out / "teacher.epoch.pth").exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert (out / "baseline.pth").exists() and not (out / "teacher.pth").exists()
+    for checkpoint in out.glob("*.pth"):
+        torch.load(checkpoint, weights_only=False)  # complete, or it would not carry the final name
+
+    resumed = run_cli("classification.compress", *command[3:])
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "baseline: done, skipped" in resumed.stdout
+    assert re.search(r"resuming after epoch [1-7] of 8 \(.*teacher\.epoch\.pth\)", resumed.stdout)
+    rows = {row["stage"] for row in json.load(open(out / "results.json"))}
+    assert rows == {"baseline", "teacher", "distill"}

@@ -8,7 +8,8 @@ from typing import Optional
 from loguru import logger
 
 from ..core.trainer import NonFiniteLossError
-from ..data.errors import CheckpointError, DataError
+from ..data.errors import CheckpointError, DataError, WriteError
+from ..data.worker_guard import worker_death_message
 from ..protocol import PROTOCOLS, apply_protocol
 
 
@@ -41,18 +42,27 @@ def add_lite_arguments(parser):
 
 
 def exits_cleanly_on_bad_input(main):
-    """Bad data, a bad checkpoint, a bad option or a diverged loss ends the program with one 'error:' line and
-    exit code 2."""
+    """Bad data, a bad checkpoint, a bad option, a diverged loss, a dead loader worker or a failed write (disk
+    full) ends the program with one 'error:' line and exit code 2."""
     @functools.wraps(main)
     def wrapper(*args, **kwargs):
         try:
             return main(*args, **kwargs)
-        except (DataError, CheckpointError, ValueError, NonFiniteLossError) as error:
-            logger.remove()
-            # YOLOX's setup_logger reroutes sys.stderr through loguru; write to the real one
-            print(f"error: {error}", file=sys.__stderr__, flush=True)
-            sys.exit(2)
+        except (DataError, CheckpointError, ValueError, NonFiniteLossError, FloatingPointError, WriteError) as error:
+            fail(str(error))
+        except RuntimeError as error:
+            message = worker_death_message(error)
+            if message is None:
+                raise
+            fail(message)
     return wrapper
+
+
+def fail(message: str) -> None:
+    logger.remove()
+    # YOLOX's setup_logger reroutes sys.stderr through loguru; write to the real one
+    print(f"error: {message}", file=sys.__stderr__, flush=True)
+    sys.exit(2)
 
 
 def checked_args(parser, argv):

@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Mapping
 import torch
 import torch.nn as nn
 
-from ..data.errors import CheckpointError
+from ..data.errors import CheckpointError, WriteError
 
 
 @contextlib.contextmanager
@@ -25,10 +25,22 @@ def atomic_open(path: str, mode: str = "wb"):
             tmp.flush()
             os.fsync(tmp.fileno())
         os.replace(tmp_path, path)
-    except BaseException:
+    except BaseException as error:
         if os.path.exists(tmp_path):
             os.remove(tmp_path)
-        raise
+        cause = _os_error(error)
+        if cause is None or isinstance(error, WriteError):
+            raise
+        failure = WriteError(f"{path}: not written ({cause.strerror or cause}); any previous version is unchanged")
+        failure.errno = cause.errno
+        raise failure from error
+
+
+def _os_error(error: BaseException):
+    # torch.save reports a failed write as a RuntimeError from its zip writer, with the OSError as its context
+    while error is not None and not isinstance(error, OSError):
+        error = error.__cause__ or error.__context__
+    return error
 
 
 def atomic_save(obj: Any, path: str) -> None:

@@ -7,3 +7,7 @@ class DataError(ValueError):
 
 class CheckpointError(ValueError):
     """A checkpoint that is truncated, unreadable or for another model; the message names the file."""
+
+
+class WriteError(OSError):
+    """An artefact could not be written (disk full, file-size limit, permissions); the previous file is kept."""

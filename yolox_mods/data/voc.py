@@ -141,7 +141,7 @@ class VOCDataset(VOCDetection):
     """YOLOX's ``VOCDetection`` fed by ``scan_voc``: bad files are reported up front, never met in a worker.
 
     ``strict=True`` raises one ``DataError`` listing the problems; ``strict=False`` leaves out what is broken
-    and logs how much. ``cache=True`` keeps decoded, resized images in RAM (no file next to the data, which may
+    and logs every problem. ``cache=True`` keeps decoded, resized images in RAM (no file next to the data, which may
     be read-only). Samples are YOLOX's: (image, target (n, 5) [x1, y1, x2, y2, class], (h, w), index).
     """
 
@@ -162,7 +162,7 @@ class VOCDataset(VOCDetection):
             if strict:
                 listing = "\n  ".join(report.problems[:20])
                 raise DataError(f"{summary}; run tools/check_data.py for the full list:\n  {listing}")
-            logger.warning("{}; left out in lenient mode. First: {}", summary, report.problems[0])
+            logger.warning("{}; left out in lenient mode:\n  {}", summary, "\n  ".join(report.problems))
         if not report.records:
             raise DataError(f"{data_dir}: no usable images in {self.image_set}")
         self.records = report.records
