@@ -132,3 +132,90 @@ def plot_pareto(results: Sequence[VariantResult], path: str) -> None:
         axis.grid(alpha=0.3)
     figure.suptitle("yolox-lite variants (CPU, this machine)")
     save_figure(figure, path)
+
+
+def plain_loop_img_per_s(exp, batch_size: int, iterations: int, num_workers: int = 2) -> float:
+    """Training img/s of a bare loop around YOLOX's own pieces: upstream ``VOCDetection`` (JPEGs decoded in the
+    loader workers, no cache), ``MosaicDetection``, ``YoloBatchSampler``, the exp's model and optimizer, and
+    ``ModelEMA``, the one change being a collate function that works with today's torch. This is the baseline issue 5 measures the project's trainer against; every iteration counts,
+    the first (loader start-up) included, as in ``LiteTrainer``'s ``train_stats.json``."""
+    from yolox.data import (DataLoader, InfiniteSampler, MosaicDetection, TrainTransform, VOCDetection,
+                            YoloBatchSampler, worker_init_reset_seed)
+    from yolox.utils import ModelEMA
+
+    from .data import detection_collate
+
+    dataset = VOCDetection(exp.data_dir, exp.train_sets, exp.input_size,
+                           TrainTransform(max_labels=50, flip_prob=exp.flip_prob, hsv_prob=exp.hsv_prob))
+    dataset = MosaicDetection(dataset, mosaic=True, img_size=exp.input_size,
+                              preproc=TrainTransform(max_labels=120, flip_prob=exp.flip_prob, hsv_prob=exp.hsv_prob),
+                              degrees=exp.degrees, translate=exp.translate, mosaic_scale=exp.mosaic_scale,
+                              mixup_scale=exp.mixup_scale, shear=exp.shear, enable_mixup=exp.enable_mixup,
+                              mosaic_prob=exp.mosaic_prob, mixup_prob=exp.mixup_prob)
+    batches = YoloBatchSampler(sampler=InfiniteSampler(len(dataset), seed=0), batch_size=batch_size,
+                               drop_last=False, mosaic=True)
+    # detection_collate: YOLOX 0.3.0's samples no longer go through today's default_collate
+    loader = iter(DataLoader(dataset, batch_sampler=batches, num_workers=num_workers, collate_fn=detection_collate,
+                             worker_init_fn=worker_init_reset_seed))
+    model = exp.get_model().train()
+    optimizer = exp.get_optimizer(batch_size)
+    ema = ModelEMA(model, 0.9998)
+    seconds = 0.0
+    for _ in tqdm(range(iterations), desc="plain loop", leave=False):
+        start = time.perf_counter()
+        images, targets, _, _ = next(loader)
+        loss = model(images.float(), targets.float())["total_loss"]
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        ema.update(model)
+        seconds += time.perf_counter() - start
+    return batch_size * iterations / seconds
+
+
+def onnx_time_by_op(model: torch.nn.Module, size: int, runs: int = 20, warmup: int = 3) -> Dict[str, float]:
+    """Where ONNX Runtime's CPU time goes: mean ms per inference by kind of node ("depthwise 7x7", "conv 1x1",
+    "Concat", ...), from ORT's own profiler on its optimised graph (fused convs keep their kernel and groups)."""
+    import onnx
+    import onnxruntime
+
+    with tempfile.TemporaryDirectory() as workdir:
+        path, optimised = os.path.join(workdir, "model.onnx"), os.path.join(workdir, "optimised.onnx")
+        export_onnx(model, path, (size, size))
+        options = onnxruntime.SessionOptions()
+        options.optimized_model_filepath = optimised
+        options.enable_profiling = True
+        options.profile_file_prefix = os.path.join(workdir, "profile")
+        session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        feed = {"images": torch.randn(1, 3, size, size).numpy()}
+        for _ in range(warmup + runs):
+            session.run(None, feed)
+        with open(session.end_profiling()) as profile:
+            events = json.load(profile)
+        kinds = {}
+        for node in onnx.load(optimised).graph.node:
+            attributes = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+            if "Pool" in node.op_type:
+                kinds[node.name] = "max-pool (SPP)"
+            elif "kernel_shape" in attributes:
+                k = attributes["kernel_shape"][0]
+                kinds[node.name] = f"{'depthwise' if attributes.get('group', 1) > 1 else 'conv'} {k}x{k}"
+            else:
+                kinds[node.name] = node.op_type
+    totals: Dict[str, float] = {}
+    # ORT profiles the warm-up runs too; every node runs once per inference
+    for event in events:
+        if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
+            node = event["name"][:-len("_kernel_time")]
+            kind = kinds.get(node, event.get("args", {}).get("op_name", "other"))
+            totals[kind] = totals.get(kind, 0.0) + event["dur"] / 1000
+    return {kind: round(ms / (warmup + runs), 3) for kind, ms in sorted(totals.items(), key=lambda kv: -kv[1])}
+
+
+def profile_table(profiles: Dict[str, Dict[str, float]]) -> str:
+    """One row per kind of node, one column per exp (ms per inference), the total last."""
+    names = list(profiles)
+    kinds = sorted({k for p in profiles.values() for k in p}, key=lambda k: -max(p.get(k, 0) for p in profiles.values()))
+    rows = [[kind] + [f"{profiles[n].get(kind, 0):.2f}" for n in names] for kind in kinds]
+    rows.append(["total"] + [f"{sum(profiles[n].values()):.2f}" for n in names])
+    return tabulate(rows, headers=["ONNX Runtime node kind (ms)"] + names, tablefmt="github")

@@ -8,7 +8,8 @@ import time
 
 import torch
 
-from ..benchmark import measure_variants, write_report
+from ..benchmark import measure_variants, onnx_time_by_op, plain_loop_img_per_s, profile_table, write_report
+from ..core import atomic_write_text
 from ..data.synthetic import make_synthetic_voc
 from . import train
 from .common import exits_cleanly_on_bad_input, load_exp
@@ -35,6 +36,14 @@ def make_parser():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-b", "--batch-size", type=int, default=16)
     parser.add_argument("--output", default="results")
+    parser.add_argument("--profile", action="store_true",
+                        help="ONNX Runtime time per kind of node (depthwise 7x7, conv 1x1, ...) for every exp at the "
+                             "first --sizes entry, written to onnx_profile.md")
+    parser.add_argument("--train-speed", action="store_true",
+                        help="training img/s of the project's trainer vs a plain loop around YOLOX's own pieces, "
+                             "same settings, for the first exp (one epoch of --data-dir each, alternating)")
+    parser.add_argument("--speed-rounds", type=int, default=2)
+    parser.add_argument("--speed-size", type=int, default=256)
     parser.add_argument("--quick", action="store_true",
                         help="smoke run on generated data: 128px latency, 3 repeats, 1 training epoch")
     return parser
@@ -55,16 +64,44 @@ def train_and_evaluate(exp_file, args, runs_dir):
         return evaluator.result, json.load(stats)["img_per_s"]
 
 
+def measure_train_speed(exp_file, args):
+    """Alternating rounds of (plain loop, our trainer) on the same exp, data and settings: YOLOX's nano
+    augmentation (mosaic 0.5), fixed input size, batch ``-b``, 2 loader workers, one epoch each."""
+    size = args.speed_size
+    overrides = ["data_dir", args.data_dir, "input_size", f"({size},{size})", "test_size", f"({size},{size})",
+                 "random_size", "None", "mosaic_prob", "0.5", "max_epoch", "1", "no_aug_epochs", "0",
+                 "eval_interval", "1000", "data_num_workers", "2", "seed", str(args.seed)]
+    exp = load_exp(exp_file, overrides)
+    iterations = -(-len(exp.get_dataset(exp.train_sets, exp.input_size, None)) // args.batch_size)
+    rounds = []
+    for index in range(args.speed_rounds):
+        plain = plain_loop_img_per_s(load_exp(exp_file, overrides), args.batch_size, iterations)
+        run_dir = os.path.join(args.output, "speed_runs", f"round{index}")
+        train.main(["-f", exp_file, "-b", str(args.batch_size), "--device", "cpu", "--cache",
+                    *overrides, "output_dir", run_dir])
+        with open(os.path.join(run_dir, exp.exp_name, "train_stats.json")) as stats:
+            ours = json.load(stats)["img_per_s"]
+        rounds.append({"plain_img_per_s": round(plain, 2), "ours_img_per_s": ours, "ratio": round(ours / plain, 3)})
+        print(f"train speed round {index + 1}: plain loop {plain:.1f} img/s, ours {ours:.1f} img/s "
+              f"({ours / plain:.2f}x)")
+    result = {"exp": exp.exp_name, "size": size, "batch_size": args.batch_size, "iterations": iterations,
+              "data_dir": args.data_dir, "rounds": rounds,
+              "median_ratio": round(sorted(r["ratio"] for r in rounds)[len(rounds) // 2], 3)}
+    atomic_write_text(os.path.join(args.output, "train_speed.json"), json.dumps(result, indent=2))
+    return result
+
+
 @exits_cleanly_on_bad_input
 def main(argv=None):
     args = make_parser().parse_args(argv)
     exp_files = args.exps or default_exps()
     if args.quick:
         args.sizes, args.repeats, args.epochs = [128], 3, args.epochs or 1
-        if args.train and args.data_dir is None:
-            args.data_dir = make_synthetic_voc(os.path.join(args.output, "data"), 32, 8, 128)
-    if args.train and args.data_dir is None:
-        raise ValueError("--train needs --data-dir (a VOCdevkit), or --quick for generated data")
+        args.speed_size = 128 if args.speed_size == 256 else args.speed_size
+    if (args.train or args.train_speed) and args.data_dir is None:
+        if not args.quick:
+            raise ValueError("--train and --train-speed need --data-dir (a VOCdevkit), or --quick for generated data")
+        args.data_dir = make_synthetic_voc(os.path.join(args.output, "data"), 32, 8, 128)
     started = time.strftime("%Y-%m-%d %H:%M")
     models = {load_exp(f).exp_name: load_exp(f).get_model() for f in exp_files}
     results = measure_variants(models, args.sizes, args.runtimes, args.repeats)
@@ -79,5 +116,19 @@ def main(argv=None):
               f"ratios are to {os.path.splitext(os.path.basename(exp_files[0]))[0]} in this run."
               + (f" Training: protocol {args.protocol!r}, seed {args.seed}, data {args.data_dir}." if args.train
                  else ""))
+    if args.profile:
+        size = args.sizes[0]
+        profiles = {name: onnx_time_by_op(model, size, runs=args.repeats) for name, model in models.items()}
+        table = profile_table(profiles)
+        atomic_write_text(os.path.join(args.output, "onnx_profile.md"),
+                          f"ONNX Runtime profiler, batch 1, {size}x{size}, mean of {args.repeats} runs "
+                          f"({started}).\n\n{table}\n")
+        print(table)
+    if args.train_speed:
+        speed = measure_train_speed(exp_files[0], args)
+        header += (f" Training speed of {speed['exp']} ({speed['size']}px, batch {speed['batch_size']}, mosaic 0.5, "
+                   f"{speed['iterations']} iterations per round): our trainer / plain YOLOX loop = "
+                   + ", ".join(f"{r['ours_img_per_s']:.1f} / {r['plain_img_per_s']:.1f} img/s ({r['ratio']:.2f}x)"
+                               for r in speed["rounds"]) + ".")
     print(header)
     print(write_report(list(results.values()), args.output, header))
