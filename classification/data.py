@@ -9,7 +9,7 @@ import torch
 from torch.utils.data import Dataset, WeightedRandomSampler
 from torchvision.transforms import v2
 
-from yolox_mods.data import DataError, GuardedDataLoader, SampleTracker, read_image
+from yolox_mods.data import DataError, GuardedDataLoader, read_image
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -110,15 +110,16 @@ def make_loader(split: Split, input_size: int, batch_size: int, train: bool, bal
                 num_workers: int = 2, seed: int = 0) -> GuardedDataLoader:
     """Shuffled (or class-balanced, sampled by inverse class frequency) for training; in order for eval.
     A failing or killed loader worker raises ``DataError`` naming the image it was on."""
-    dataset = SampleTracker(ImageDataset(split, input_size, train), split.paths, num_workers)
+    dataset = ImageDataset(split, input_size, train)
     generator = torch.Generator().manual_seed(seed)
     sampler = None
     if train and balanced:
         counts = np.bincount(split.labels, minlength=len(split.classes))
         weights = [1.0 / counts[label] for label in split.labels]
         sampler = WeightedRandomSampler(weights, len(weights), generator=generator)
-    return GuardedDataLoader(dataset, batch_size=batch_size, shuffle=train and sampler is None, sampler=sampler,
-                             num_workers=num_workers, generator=generator,
+    return GuardedDataLoader(dataset, sample_names=split.paths, batch_size=batch_size,
+                             shuffle=train and sampler is None, sampler=sampler, num_workers=num_workers,
+                             generator=generator,
                              drop_last=train and len(dataset) > batch_size, persistent_workers=num_workers > 0,
                              worker_init_fn=single_threaded_worker)
 

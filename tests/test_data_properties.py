@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from yolox.data import ValTransform
 
 from classification.data import load_data, make_loader, make_synthetic_folder
-from yolox_mods.data import DataError, GuardedDataLoader, SampleTracker, VOCDataset, detection_collate, scan_voc
+from yolox_mods.data import DataError, GuardedDataLoader, VOCDataset, detection_collate, scan_voc
 from yolox_mods.data.synthetic import SYNTHETIC_CLASSES, make_synthetic_voc
 
 NUM_IMAGES = 6
@@ -132,8 +132,8 @@ def test_corrupted_voc_loads_only_valid_samples_or_names_the_file(voc_template, 
             lost = 1 if expected.get(record.image_id, ("ok",))[0] in OBJECT_LEVEL else 0
             assert len(record.labels) == original - lost
 
-        tracked = SampleTracker(dataset, [r.image_path for r in dataset.records], num_workers=2)
-        loader = GuardedDataLoader(tracked, batch_size=4, num_workers=2, collate_fn=detection_collate, timeout=60)
+        loader = GuardedDataLoader(dataset, sample_names=[r.image_path for r in dataset.records], batch_size=4,
+                                   num_workers=2, collate_fn=detection_collate, timeout=60)
         seen = 0
         for images, targets, _, _ in loader:
             assert images.shape[1:] == (3, 64, 64) and torch.isfinite(images).all()

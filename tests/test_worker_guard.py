@@ -5,7 +5,7 @@ import signal
 import pytest
 import torch
 
-from yolox_mods.data import DataError, GuardedDataLoader, SampleTracker
+from yolox_mods.data import DataError, GuardedDataLoader
 
 
 class FaultyDataset(torch.utils.data.Dataset):
@@ -29,8 +29,8 @@ class FaultyDataset(torch.utils.data.Dataset):
 
 
 def batches(fault, workers):
-    dataset = SampleTracker(FaultyDataset(fault), [f"/data/img_{i}.jpg" for i in range(10)], workers)
-    return list(GuardedDataLoader(dataset, batch_size=2, num_workers=workers))
+    names = [f"/data/img_{i}.jpg" for i in range(10)]
+    return list(GuardedDataLoader(FaultyDataset(fault), sample_names=names, batch_size=2, num_workers=workers))
 
 
 def test_killed_worker_is_reported_with_its_sample():
@@ -56,15 +56,17 @@ def test_data_error_from_a_worker_loses_the_traceback_text():
 
 
 def test_healthy_loader_is_unchanged_and_exposes_the_wrapped_dataset():
-    dataset = SampleTracker(FaultyDataset("none"), [f"img_{i}" for i in range(10)], 2)
-    loaded = torch.cat(list(GuardedDataLoader(dataset, batch_size=3, num_workers=2)))
+    loader = GuardedDataLoader(FaultyDataset("none"), sample_names=[f"img_{i}" for i in range(10)], batch_size=3,
+                               num_workers=2)
+    loaded = torch.cat(list(loader))
+    dataset = loader.dataset
     assert loaded.tolist() == [float(i) for i in range(10)]
     assert dataset.bad == 5 and len(dataset) == 10
 
 
 def test_persistent_loader_starts_fresh_workers_after_a_failure():
-    dataset = SampleTracker(FaultyDataset("data-error"), [f"img_{i}" for i in range(10)], 2)
-    loader = GuardedDataLoader(dataset, batch_size=2, num_workers=2, persistent_workers=True)
+    loader = GuardedDataLoader(FaultyDataset("data-error"), sample_names=[f"img_{i}" for i in range(10)],
+                               batch_size=2, num_workers=2, persistent_workers=True)
     for _ in range(2):
         with pytest.raises(DataError, match="img_5.jpg: unreadable"):
             list(loader)

@@ -137,8 +137,9 @@ def plot_pareto(results: Sequence[VariantResult], path: str) -> None:
 def plain_loop_img_per_s(exp, batch_size: int, iterations: int, num_workers: int = 2) -> float:
     """Training img/s of a bare loop around YOLOX's own pieces: upstream ``VOCDetection`` (JPEGs decoded in the
     loader workers, no cache), ``MosaicDetection``, ``YoloBatchSampler``, the exp's model and optimizer, and
-    ``ModelEMA``, the one change being a collate function that works with today's torch. This is the baseline issue 5 measures the project's trainer against; every iteration counts,
-    the first (loader start-up) included, as in ``LiteTrainer``'s ``train_stats.json``."""
+    ``ModelEMA``, the one change being a collate function that works with today's torch. This is the baseline
+    issue 5 measures the project's trainer against; every iteration counts, the first (loader start-up)
+    included, as in ``LiteTrainer``'s ``train_stats.json``."""
     from yolox.data import (DataLoader, InfiniteSampler, MosaicDetection, TrainTransform, VOCDetection,
                             YoloBatchSampler, worker_init_reset_seed)
     from yolox.utils import ModelEMA
@@ -215,7 +216,8 @@ def onnx_time_by_op(model: torch.nn.Module, size: int, runs: int = 20, warmup: i
 def profile_table(profiles: Dict[str, Dict[str, float]]) -> str:
     """One row per kind of node, one column per exp (ms per inference), the total last."""
     names = list(profiles)
-    kinds = sorted({k for p in profiles.values() for k in p}, key=lambda k: -max(p.get(k, 0) for p in profiles.values()))
+    kinds = sorted({k for p in profiles.values() for k in p},
+                   key=lambda k: -max(p.get(k, 0) for p in profiles.values()))
     rows = [[kind] + [f"{profiles[n].get(kind, 0):.2f}" for n in names] for kind in kinds]
     rows.append(["total"] + [f"{sum(profiles[n].values()):.2f}" for n in names])
     return tabulate(rows, headers=["ONNX Runtime node kind (ms)"] + names, tablefmt="github")

@@ -130,7 +130,7 @@ class LiteExp(Exp):
         from yolox.utils import get_rank
         from yolox.utils import wait_for_the_master
 
-        from .data import GuardedYoloxLoader, SampleTracker, detection_collate
+        from .data import GuardedYoloxLoader, detection_collate
 
         with wait_for_the_master():
             dataset = self.get_dataset(self.train_sets, self.input_size,
@@ -148,9 +148,8 @@ class LiteExp(Exp):
         sampler = InfiniteSampler(len(self.dataset), seed=self.seed or 0)
         batch_sampler = YoloBatchSampler(sampler=sampler, batch_size=batch_size, drop_last=False,
                                          mosaic=not no_aug)
-        tracked = SampleTracker(self.dataset, [record.image_path for record in dataset.records],
-                                self.data_num_workers)
-        return GuardedYoloxLoader(tracked, batch_sampler=batch_sampler, num_workers=self.data_num_workers,
+        return GuardedYoloxLoader(self.dataset, sample_names=[record.image_path for record in dataset.records],
+                                  batch_sampler=batch_sampler, num_workers=self.data_num_workers,
                                   pin_memory=torch.cuda.is_available(), collate_fn=detection_collate,
                                   worker_init_fn=(worker_init_reset_seed if self.seed is None else
                                                   functools.partial(seed_worker, self.seed + 1000 * get_rank())),
@@ -159,7 +158,7 @@ class LiteExp(Exp):
     def get_eval_loader(self, batch_size, is_distributed, testdev=False, legacy=False):
         from yolox.data import ValTransform
 
-        from .data import GuardedDataLoader, SampleTracker, detection_collate
+        from .data import GuardedDataLoader, detection_collate
 
         dataset = self.get_dataset(self.test_sets, self.test_size, ValTransform(legacy=legacy))
         if is_distributed:
@@ -167,8 +166,8 @@ class LiteExp(Exp):
             sampler = torch.utils.data.distributed.DistributedSampler(dataset, shuffle=False)
         else:
             sampler = torch.utils.data.SequentialSampler(dataset)
-        tracked = SampleTracker(dataset, [record.image_path for record in dataset.records], self.data_num_workers)
-        return GuardedDataLoader(tracked, batch_size=batch_size, sampler=sampler, num_workers=self.data_num_workers,
+        return GuardedDataLoader(dataset, sample_names=[record.image_path for record in dataset.records],
+                                 batch_size=batch_size, sampler=sampler, num_workers=self.data_num_workers,
                                  collate_fn=detection_collate, pin_memory=torch.cuda.is_available())
 
     def get_evaluator(self, batch_size, is_distributed, testdev=False, legacy=False):

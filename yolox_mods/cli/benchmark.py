@@ -65,22 +65,23 @@ def train_and_evaluate(exp_file, args, runs_dir):
 
 
 def measure_train_speed(exp_file, args):
-    """Alternating rounds of (plain loop, our trainer) on the same exp, data and settings: YOLOX's nano
-    augmentation (mosaic 0.5), fixed input size, batch ``-b``, 2 loader workers, one epoch each."""
+    """Alternating rounds of (our trainer, plain loop) on the same exp, data and settings: YOLOX's nano
+    augmentation (mosaic 0.5), fixed input size, batch ``-b``, 2 loader workers; our trainer runs one epoch and
+    the plain loop as many iterations."""
     size = args.speed_size
     overrides = ["data_dir", args.data_dir, "input_size", f"({size},{size})", "test_size", f"({size},{size})",
                  "random_size", "None", "mosaic_prob", "0.5", "max_epoch", "1", "no_aug_epochs", "0",
                  "eval_interval", "1000", "data_num_workers", "2", "seed", str(args.seed)]
     exp = load_exp(exp_file, overrides)
-    iterations = -(-len(exp.get_dataset(exp.train_sets, exp.input_size, None)) // args.batch_size)
     rounds = []
     for index in range(args.speed_rounds):
-        plain = plain_loop_img_per_s(load_exp(exp_file, overrides), args.batch_size, iterations)
         run_dir = os.path.join(args.output, "speed_runs", f"round{index}")
         train.main(["-f", exp_file, "-b", str(args.batch_size), "--device", "cpu", "--cache",
                     *overrides, "output_dir", run_dir])
         with open(os.path.join(run_dir, exp.exp_name, "train_stats.json")) as stats:
-            ours = json.load(stats)["img_per_s"]
+            stats = json.load(stats)
+        ours, iterations = stats["img_per_s"], stats["images"] // args.batch_size
+        plain = plain_loop_img_per_s(load_exp(exp_file, overrides), args.batch_size, iterations)
         rounds.append({"plain_img_per_s": round(plain, 2), "ours_img_per_s": ours, "ratio": round(ours / plain, 3)})
         print(f"train speed round {index + 1}: plain loop {plain:.1f} img/s, ours {ours:.1f} img/s "
               f"({ours / plain:.2f}x)")

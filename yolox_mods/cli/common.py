@@ -8,7 +8,7 @@ from typing import Optional
 from loguru import logger
 
 from ..core.trainer import NonFiniteLossError
-from ..data.errors import CheckpointError, DataError, WriteError
+from ..data.errors import DataError, WriteError
 from ..data.worker_guard import worker_death_message
 from ..protocol import PROTOCOLS, apply_protocol
 
@@ -48,7 +48,7 @@ def exits_cleanly_on_bad_input(main):
     def wrapper(*args, **kwargs):
         try:
             return main(*args, **kwargs)
-        except (DataError, CheckpointError, ValueError, NonFiniteLossError, FloatingPointError, WriteError) as error:
+        except (ValueError, NonFiniteLossError, FloatingPointError, WriteError) as error:  # Data/CheckpointError too
             fail(str(error))
         except RuntimeError as error:
             message = worker_death_message(error)

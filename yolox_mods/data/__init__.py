@@ -6,5 +6,5 @@ from .voc import VOCDataset, VOCRecord, VOCReport, parse_voc_xml, scan_voc
 from .worker_guard import GuardedDataLoader, GuardedLoaderMixin, GuardedYoloxLoader, SampleTracker
 
 __all__ = ["CheckpointError", "DataError", "GuardedDataLoader", "GuardedLoaderMixin", "GuardedYoloxLoader",
-           "SampleTracker", "VOCDataset", "VOCRecord", "VOCReport", "detection_collate",
-           "parse_voc_xml", "read_image", "scan_voc", "WriteError"]
+           "SampleTracker", "VOCDataset", "VOCRecord", "VOCReport", "WriteError", "detection_collate",
+           "parse_voc_xml", "read_image", "scan_voc"]

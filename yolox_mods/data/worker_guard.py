@@ -124,7 +124,11 @@ class _GuardedIterator:
 
 class GuardedLoaderMixin:
     """Put before a ``DataLoader`` class: its iterators raise ``DataError`` naming the sample a worker failed on
-    (and stop the loader's workers)."""
+    (and stop the loader's workers). ``sample_names[i]`` names sample ``i`` (its file path); the dataset is
+    wrapped in a ``SampleTracker``, which passes attribute lookups on to it."""
+
+    def __init__(self, dataset, *args, sample_names: Sequence[str], **kwargs):
+        super().__init__(SampleTracker(dataset, sample_names, kwargs.get("num_workers", 0)), *args, **kwargs)
 
     def __iter__(self):
         return _GuardedIterator(self)
