@@ -36,4 +36,4 @@ def test_quick_benchmark_writes_results(tmp_path):
     assert "our trainer / plain YOLOX loop" in table
     profile = open(tmp_path / "onnx_profile.md").read()
     assert "| depthwise 9x9 " in profile and "| conv 1x1 " in profile  # MixConv's largest kernel is 9
-    assert re.search(r"\| total +\| +[\d.]+ \| +[\d.]+ \|", profile)
+    assert re.search(r"\| total +\| +[\d.]+ +\| +[\d.]+ +\|", profile)

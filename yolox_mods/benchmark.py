@@ -220,4 +220,4 @@ def profile_table(profiles: Dict[str, Dict[str, float]]) -> str:
                    key=lambda k: -max(p.get(k, 0) for p in profiles.values()))
     rows = [[kind] + [f"{profiles[n].get(kind, 0):.2f}" for n in names] for kind in kinds]
     rows.append(["total"] + [f"{sum(profiles[n].values()):.2f}" for n in names])
-    return tabulate(rows, headers=["ONNX Runtime node kind (ms)"] + names, tablefmt="github")
+    return tabulate(rows, headers=["ONNX Runtime node kind (ms)"] + names, tablefmt="github", disable_numparse=True)
