@@ -23,3 +23,17 @@ def test_onnx_matches_torch(path, tmp_path):
     got = onnx_session(onnx_path).run(None, {"images": image.numpy()})[0]
     assert got.shape == expected.shape == (1, 12 * 12 + 6 * 6 + 3 * 3, 25)
     np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-4)
+
+
+def test_mixconv_is_merged_at_export_and_the_model_is_left_alone(tmp_path):
+    import onnx
+
+    model = load_exp(os.path.join(os.path.dirname(EXPS[0]), "mdconv_nano.py")).get_model().eval()
+    op_types = {}
+    for merge in (True, False):
+        path = str(tmp_path / f"merge_{merge}.onnx")
+        export_onnx(model, path, (64, 64), merge_mixconv=merge)
+        op_types[merge] = [node.op_type for node in onnx.load(path).graph.node]
+    assert "Split" not in op_types[True] and "BatchNormalization" not in op_types[True]
+    assert op_types[False].count("Split") == 9  # one per MixConv in mdconv_nano
+    assert any(type(m).__name__ == "MixConv" for m in model.modules())

@@ -1,7 +1,8 @@
 import pytest
 import torch
+import torch.nn as nn
 
-from yolox_mods.blocks import DepthwiseConv, MixConv, create_conv, split_channels
+from yolox_mods.blocks import DepthwiseConv, MixConv, create_conv, merge_mixconvs, merged_depthwise, split_channels
 
 
 def test_split_gives_remainder_to_first_group():
@@ -50,3 +51,30 @@ def test_mixconv_rejects_even_kernel_and_too_few_channels():
         MixConv(8, 8, (3, 4))
     with pytest.raises(ValueError, match="cannot split"):
         MixConv(2, 2, (3, 5, 7))
+
+
+@pytest.mark.parametrize("stride,multiplier", [(1, 1), (2, 1), (1, 2), (2, 2)])
+def test_merged_depthwise_equals_mixconv_in_eval(stride, multiplier):
+    torch.manual_seed(0)
+    mix = MixConv(13, 13 * multiplier, (3, 5, 7, 9), stride=stride)
+    # BN statistics far from their initial values, so a wrong fold shows
+    for tensor in (mix.bn.weight.data, mix.bn.running_var):
+        tensor.uniform_(0.5, 2.0)
+    for tensor in (mix.bn.bias.data, mix.bn.running_mean):
+        tensor.uniform_(-1.0, 1.0)
+    mix.eval()
+    merged = merged_depthwise(mix)
+    conv = merged[0]
+    assert conv.kernel_size == (9, 9) and conv.groups == 13 and conv.out_channels == 13 * multiplier
+    # the 3x3 group's kernels sit centred in zeros
+    assert conv.weight[:4, :, :3].abs().sum() == 0 and conv.weight[:4, :, 3:6, 3:6].abs().sum() > 0
+    x = torch.randn(2, 13, 17, 17)
+    with torch.no_grad():
+        torch.testing.assert_close(merged(x), mix(x), rtol=1e-5, atol=1e-5)
+
+
+def test_merge_mixconvs_replaces_nested_blocks_only():
+    model = nn.Sequential(nn.Conv2d(3, 8, 1), nn.Sequential(MixConv(8, 8, (3, 5))), MixConv(8, 8, 3))
+    assert merge_mixconvs(model) == 2
+    assert not any(isinstance(m, MixConv) for m in model.modules())
+    assert isinstance(model[0], nn.Conv2d)

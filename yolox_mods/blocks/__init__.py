@@ -3,12 +3,12 @@ from .conv import ConvBnAct, create_act
 from .depthwise import DepthwiseConv, DepthwiseSeparableConv, create_depthwise
 from .factory import CONV_BLOCKS, create_conv
 from .ghost import GhostBottleneck, GhostModule
-from .mixconv import MixConv, split_channels
+from .mixconv import MixConv, merge_mixconvs, merged_depthwise, split_channels
 from .padding import get_padding
 from .shuffle import ChannelShuffle, GroupPointwiseConv, ShuffleUnit, channel_shuffle, equal_splits
 
 __all__ = [
     "CONV_BLOCKS", "ChannelShuffle", "ConvBnAct", "DepthwiseConv", "DepthwiseSeparableConv", "GhostBottleneck",
     "GhostModule", "GroupPointwiseConv", "MixConv", "ShuffleUnit", "channel_shuffle", "create_act", "create_conv",
-    "create_depthwise", "equal_splits", "get_padding", "split_channels",
+    "create_depthwise", "equal_splits", "get_padding", "merge_mixconvs", "merged_depthwise", "split_channels",
 ]

@@ -47,3 +47,42 @@ class MixConv(nn.Module):
         parts = torch.split(x, self.in_splits, dim=1)
         x = torch.cat([conv(part) for conv, part in zip(self.convs, parts)], dim=1)
         return self.act(self.bn(x))
+
+
+def merged_depthwise(mix: MixConv) -> nn.Sequential:
+    """An eval-mode MixConv as one depthwise conv: each kernel zero-padded (centred) to the largest, BN folded
+    into a bias, same activation. Equal outputs up to float rounding; more multiply-adds (every group runs at the
+    largest kernel) but no split, concat or unfused BN, which ONNX Runtime runs faster (docs/results.md).
+
+    Shape: as ``mix``.
+    """
+    conv = mix.convs[0]
+    largest = max(mix.kernels)
+    merged = nn.Conv2d(mix.in_channels, mix.out_channels, largest, conv.stride, get_padding(largest),
+                       groups=mix.in_channels, bias=True)
+    weight = torch.zeros_like(merged.weight)
+    start = 0
+    for branch in mix.convs:
+        offset = (largest - branch.kernel_size[0]) // 2
+        end = start + branch.out_channels
+        weight[start:end, :, offset:offset + branch.kernel_size[0], offset:offset + branch.kernel_size[1]] = \
+            branch.weight
+        start = end
+    bn = mix.bn
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    with torch.no_grad():
+        merged.weight.copy_(weight * scale.view(-1, 1, 1, 1))
+        merged.bias.copy_(bn.bias - bn.running_mean * scale)
+    return nn.Sequential(merged, mix.act)
+
+
+def merge_mixconvs(model: nn.Module) -> int:
+    """Replace every MixConv inside ``model`` by ``merged_depthwise`` (for inference only); returns how many."""
+    count = 0
+    for name, child in model.named_children():
+        if isinstance(child, MixConv):
+            setattr(model, name, merged_depthwise(child))
+            count += 1
+        else:
+            count += merge_mixconvs(child)
+    return count

@@ -113,8 +113,8 @@ def main(argv=None):
             variant.map50, variant.map50_95 = result.map50, result.map50_95
             variant.per_class_ap50, variant.train_img_per_s = result.per_class_ap50, img_per_s
     header = (f"Measured {started} on {platform.node()} ({os.cpu_count()} CPUs, torch {torch.__version__}, "
-              f"{torch.get_num_threads()} threads). Latency: batch 1, median of {args.repeats} interleaved runs; "
-              f"ratios are to {os.path.splitext(os.path.basename(exp_files[0]))[0]} in this run."
+              f"{torch.get_num_threads()} threads). Latency: batch 1, median of {args.repeats} runs in 3 "
+              f"rotated warm blocks; ONNX with MixConv merged at export; ratios are to {os.path.splitext(os.path.basename(exp_files[0]))[0]} in this run."
               + (f" Training: protocol {args.protocol!r}, seed {args.seed}, data {args.data_dir}." if args.train
                  else ""))
     if args.profile:

@@ -17,6 +17,8 @@ def make_parser():
     parser.add_argument("--tsize", type=int, default=None, help="square input size (default: exp.test_size)")
     parser.add_argument("--opset", type=int, default=13)
     parser.add_argument("--decode_in_inference", action="store_true")
+    parser.add_argument("--keep-mixconv", action="store_true",
+                        help="export MixConv as split/convs/concat/BN instead of one merged depthwise conv")
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="exp overrides: key value ...")
     return parser
 
@@ -30,7 +32,7 @@ def main(argv=None):
         load_exact(model, load_checkpoint(args.ckpt)["model"], args.ckpt)
     size = (args.tsize, args.tsize) if args.tsize else tuple(exp.test_size)
     path = args.output_name or f"{exp.exp_name}.onnx"
-    export_onnx(model, path, size, args.opset, args.decode_in_inference)
+    export_onnx(model, path, size, args.opset, args.decode_in_inference, merge_mixconv=not args.keep_mixconv)
     image = torch.randn(1, 3, *size)
     with torch.no_grad():
         expected = model(image).numpy()
