@@ -37,3 +37,43 @@ def test_quick_benchmark_writes_results(tmp_path):
     profile = open(tmp_path / "onnx_profile.md").read()
     assert "| depthwise 9x9 " in profile and "| conv 1x1 " in profile  # MixConv's largest kernel is 9
     assert re.search(r"\| total +\| +[\d.]+ +\| +[\d.]+ +\|", profile)
+
+
+def write_eval(path, exp, map50, map50_95, per_class):
+    path.write_text(json.dumps({"exp": exp, "ckpt": "x.pth", "mAP50": map50, "mAP50_95": map50_95,
+                                "per_class_AP50": per_class}))
+    return str(path)
+
+
+def test_evaluations_of_two_seeds_give_mean_and_range(tmp_path):
+    from yolox_mods.benchmark import VariantResult, add_evaluations, read_evaluations, write_report
+
+    results = {name: VariantResult(name, 0.9, 1.0, {"onnx@416": ms}, {"onnx@416": ms / 6.0})
+               for name, ms in (("stock", 6.0), ("final", 7.0))}
+    paths = [write_eval(tmp_path / "a.json", "final", 18.0, 8.0, {"cat": 10.0, "dog": 30.0}),
+             write_eval(tmp_path / "b.json", "final", 14.0, 6.0, {"cat": 20.0, "dog": 10.0}),
+             write_eval(tmp_path / "c.json", "stock", 10.0, 5.0, {"cat": 5.0, "dog": 5.0})]
+    add_evaluations(results, read_evaluations(paths, list(results)))
+    final = results["final"]
+    assert final.map50 == pytest.approx(0.16) and final.map50_95 == pytest.approx(0.07)
+    assert final.map50_runs == pytest.approx([0.18, 0.14])
+    assert final.per_class_ap50 == pytest.approx({"cat": 0.15, "dog": 0.20})
+    table = write_report(list(results.values()), str(tmp_path / "out"))
+    assert "16.00 (14.00-18.00, n=2)" in table and "| 10.00 " in table
+    assert os.path.getsize(tmp_path / "out" / "variants.png") > 1000
+
+
+def test_a_bad_evaluation_file_is_named_before_measuring(tmp_path):
+    from yolox_mods.benchmark import read_evaluations
+
+    broken = tmp_path / "broken.json"
+    broken.write_text("{\"exp\": \"final\"")
+    with pytest.raises(ValueError, match="broken.json: not a tools/eval.py --json result"):
+        read_evaluations([str(broken)], ["final"])
+    other = write_eval(tmp_path / "other.json", "ghost", 1.0, 1.0, {})
+    with pytest.raises(ValueError, match="other.json: exp 'ghost' is not one of the benchmarked exps"):
+        read_evaluations([other], ["final"])
+    result = subprocess.run([sys.executable, "tools/benchmark.py", "--evals", str(broken), "--output",
+                             str(tmp_path / "out")], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith(f"error: {broken}: not a tools/eval.py --json result")

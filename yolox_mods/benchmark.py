@@ -5,7 +5,7 @@ import statistics
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Dict, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 from tabulate import tabulate
@@ -26,6 +26,7 @@ class VariantResult:
     map50: Optional[float] = None
     map50_95: Optional[float] = None
     per_class_ap50: Dict[str, float] = field(default_factory=dict)
+    map50_runs: List[float] = field(default_factory=list)          # one per evaluated run (seed), when several
 
 
 def model_size(model: torch.nn.Module, size: int = 416):
@@ -99,6 +100,36 @@ def measure_variants(models: Dict[str, torch.nn.Module], sizes: Sequence[int], r
     return results
 
 
+def read_evaluations(paths: Sequence[str], exps: Sequence[str]) -> Dict[str, List[dict]]:
+    """``tools/eval.py --json`` files grouped by exp; a file that is not one, or names an exp outside ``exps``,
+    raises ValueError naming it (before any long measurement starts)."""
+    runs: Dict[str, List[dict]] = {}
+    for path in paths:
+        try:
+            with open(path) as file:
+                record = json.load(file)
+            exp = record["exp"]
+            float(record["mAP50"]), float(record["mAP50_95"]), dict(record["per_class_AP50"])
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"{path}: not a tools/eval.py --json result ({error!r})") from error
+        if exp not in exps:
+            raise ValueError(f"{path}: exp {exp!r} is not one of the benchmarked exps ({', '.join(exps)})")
+        runs.setdefault(exp, []).append(record)
+    return runs
+
+
+def add_evaluations(results: Dict[str, VariantResult], runs: Dict[str, List[dict]]) -> None:
+    """Fill mAP from evaluations of runs trained outside the benchmark (training every exp inside it takes hours
+    on CPU): several runs of one exp (seeds) give the mean, and each run's mAP50 is kept in ``map50_runs``."""
+    for exp, records in runs.items():
+        result = results[exp]
+        result.map50_runs = [record["mAP50"] / 100 for record in records]
+        result.map50 = statistics.mean(result.map50_runs)
+        result.map50_95 = statistics.mean(record["mAP50_95"] / 100 for record in records)
+        result.per_class_ap50 = {name: statistics.mean(record["per_class_AP50"][name] / 100 for record in records)
+                                 for name in records[0]["per_class_AP50"]}
+
+
 def write_report(results: Sequence[VariantResult], output_dir: str, header: str = "") -> str:
     """results/variants.{md,json,png}; returns the markdown table."""
     os.makedirs(output_dir, exist_ok=True)
@@ -108,7 +139,7 @@ def write_report(results: Sequence[VariantResult], output_dir: str, header: str 
         row = [r.exp, f"{r.params_m:.3f}", f"{r.gflops:.3f}"]
         row += [f"{r.latency_ms[s]:.1f} ({r.latency_ratio[s]:.2f}x)" for s in settings]
         row += [f"{r.train_img_per_s:.1f}" if r.train_img_per_s else "-",
-                f"{100 * r.map50:.2f}" if r.map50 is not None else "-",
+                format_map50(r),
                 f"{100 * r.map50_95:.2f}" if r.map50_95 is not None else "-"]
         rows.append(row)
     headers = ["exp", "params (M)", "GFLOPs@416"] + [f"{s} ms (x stock)" for s in settings] + [
@@ -121,12 +152,24 @@ def write_report(results: Sequence[VariantResult], output_dir: str, header: str 
     return table
 
 
+def format_map50(result: VariantResult) -> str:
+    """"12.34", or with several runs "12.34 (11.90-12.78, n=2)": mean, range, count."""
+    if result.map50 is None:
+        return "-"
+    if len(result.map50_runs) < 2:
+        return f"{100 * result.map50:.2f}"
+    low, high = 100 * min(result.map50_runs), 100 * max(result.map50_runs)
+    return f"{100 * result.map50:.2f} ({low:.2f}-{high:.2f}, n={len(result.map50_runs)})"
+
+
 def plot_pareto(results: Sequence[VariantResult], path: str) -> None:
-    """mAP50 against GFLOPs and against latency (or latency alone when nothing was trained)."""
+    """mAP50 (range over runs as a bar) against GFLOPs and against latency, ONNX Runtime's if measured (params
+    instead of mAP50 when nothing was trained)."""
     from .plotting import plt, save_figure
 
     trained = [r for r in results if r.map50 is not None]
-    setting = next(iter(results[0].latency_ms))
+    settings = list(results[0].latency_ms)
+    setting = next((s for s in settings if s.startswith("onnx")), settings[0])
     figure, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for axis, x_of, label in ((axes[0], lambda r: r.gflops, "GFLOPs at 416"),
                               (axes[1], lambda r: r.latency_ms[setting], f"latency {setting} (ms)")):
@@ -134,9 +177,11 @@ def plot_pareto(results: Sequence[VariantResult], path: str) -> None:
         y_of = (lambda r: 100 * r.map50) if trained else (lambda r: r.params_m)
         for r in points:
             axis.scatter(x_of(r), y_of(r))
+            if len(r.map50_runs) > 1:
+                axis.vlines(x_of(r), 100 * min(r.map50_runs), 100 * max(r.map50_runs), alpha=0.5)
             axis.annotate(r.exp, (x_of(r), y_of(r)), textcoords="offset points", xytext=(4, 4), fontsize=8)
         axis.set_xlabel(label)
-        axis.set_ylabel("mAP50" if trained else "params (M)")
+        axis.set_ylabel("mAP50 (bar: range over seeds)" if trained else "params (M)")
         axis.grid(alpha=0.3)
     figure.suptitle("yolox-lite variants (CPU, this machine)")
     save_figure(figure, path)

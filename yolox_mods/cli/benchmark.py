@@ -8,7 +8,8 @@ import time
 
 import torch
 
-from ..benchmark import measure_variants, onnx_time_by_op, plain_loop_img_per_s, profile_table, write_report
+from ..benchmark import (add_evaluations, measure_variants, onnx_time_by_op, plain_loop_img_per_s, profile_table,
+                         read_evaluations, write_report)
 from ..core import atomic_write_text
 from ..data.synthetic import make_synthetic_voc
 from . import train
@@ -35,6 +36,9 @@ def make_parser():
     parser.add_argument("--epochs", type=int, default=None, help="override the protocol's max_epoch")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-b", "--batch-size", type=int, default=16)
+    parser.add_argument("--evals", nargs="+", default=[],
+                        help="tools/eval.py --json files of runs trained elsewhere on one protocol: their mAP "
+                             "(mean over files of one exp, e.g. seeds) fills the table")
     parser.add_argument("--output", default="results")
     parser.add_argument("--profile", action="store_true",
                         help="ONNX Runtime time per kind of node (depthwise 7x7, conv 1x1, ...) for every exp at the "
@@ -99,13 +103,17 @@ def main(argv=None):
     if args.quick:
         args.sizes, args.repeats, args.epochs = [128], 3, args.epochs or 1
         args.speed_size = 128 if args.speed_size == 256 else args.speed_size
+    if args.train and args.evals:
+        raise ValueError("--train and --evals both give the mAP columns; use one")
     if (args.train or args.train_speed) and args.data_dir is None:
         if not args.quick:
             raise ValueError("--train and --train-speed need --data-dir (a VOCdevkit), or --quick for generated data")
         args.data_dir = make_synthetic_voc(os.path.join(args.output, "data"), 32, 8, 128)
     started = time.strftime("%Y-%m-%d %H:%M")
     models = {load_exp(f).exp_name: load_exp(f).get_model() for f in exp_files}
+    evaluations = read_evaluations(args.evals, list(models))
     results = measure_variants(models, args.sizes, args.runtimes, args.repeats)
+    add_evaluations(results, evaluations)
     if args.train:
         for exp_file in exp_files:
             result, img_per_s = train_and_evaluate(exp_file, args, os.path.join(args.output, "runs"))
@@ -114,9 +122,11 @@ def main(argv=None):
             variant.per_class_ap50, variant.train_img_per_s = result.per_class_ap50, img_per_s
     header = (f"Measured {started} on {platform.node()} ({os.cpu_count()} CPUs, torch {torch.__version__}, "
               f"{torch.get_num_threads()} threads). Latency: batch 1, median of {args.repeats} runs in 3 "
-              f"rotated warm blocks; ONNX with MixConv merged at export; ratios are to {os.path.splitext(os.path.basename(exp_files[0]))[0]} in this run."
+              f"rotated warm blocks; ONNX with MixConv merged at export; ratios are to {next(iter(models))} in this "
+              f"run."
               + (f" Training: protocol {args.protocol!r}, seed {args.seed}, data {args.data_dir}." if args.train
-                 else ""))
+                 else "")
+              + (f" mAP from {len(args.evals)} tools/eval.py results: {', '.join(args.evals)}." if args.evals else ""))
     if args.profile:
         size = args.sizes[0]
         profiles = {name: onnx_time_by_op(model, size, runs=args.repeats) for name, model in models.items()}
