@@ -4,6 +4,7 @@ import glob
 import json
 import os
 import platform
+import statistics
 import time
 
 import torch
@@ -91,7 +92,7 @@ def measure_train_speed(exp_file, args):
               f"({ours / plain:.2f}x)")
     result = {"exp": exp.exp_name, "size": size, "batch_size": args.batch_size, "iterations": iterations,
               "data_dir": args.data_dir, "rounds": rounds,
-              "median_ratio": round(sorted(r["ratio"] for r in rounds)[len(rounds) // 2], 3)}
+              "median_ratio": round(statistics.median(r["ratio"] for r in rounds), 3)}
     atomic_write_text(os.path.join(args.output, "train_speed.json"), json.dumps(result, indent=2))
     return result
 
