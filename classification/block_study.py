@@ -10,7 +10,6 @@ finished (block, seed) runs and resumes an interrupted one from its last epoch.
 import argparse
 import json
 import os
-import statistics
 import time
 from typing import Dict, List, Sequence, Tuple
 
@@ -18,6 +17,7 @@ import numpy as np
 
 from yolox_mods.cli.common import exits_cleanly_on_bad_input
 from yolox_mods.core import atomic_write_text
+from yolox_mods.seeds import seed_stats, versus
 
 from .data import data_or_generated, load_data
 from .metrics import count_macs, count_params
@@ -63,11 +63,12 @@ def summarise(rows: List[dict]) -> List[dict]:
     for block in dict.fromkeys(r["block"] for r in rows):
         runs = [r for r in rows if r["block"] == block]
         f1 = [r["f1"] for r in runs]
+        stats = seed_stats(f1)
         summary.append({"block": block, "mid_channels": runs[0]["mid_channels"], "macs": runs[0]["macs"],
                         "params": runs[0]["params"], "seeds": [r["seed"] for r in runs], "f1": f1,
-                        "f1_mean": round(statistics.mean(f1), 4),
-                        "f1_std": round(statistics.stdev(f1), 4) if len(f1) > 1 else None,
-                        "f1_spread": round(max(f1) - min(f1), 4)})
+                        "f1_mean": round(stats["mean"], 4),
+                        "f1_std": None if stats["std"] is None else round(stats["std"], 4),
+                        "f1_spread": round(stats["spread"], 4)})
     return summary
 
 
@@ -76,12 +77,7 @@ def summary_table(summary: List[dict], reference: str = "dw_k3") -> str:
     lines = ["| block | mid channels | MACs | params | macro F1 per seed | mean | std | spread | vs dw_k3 |",
              "|---|---|---|---|---|---|---|---|---|"]
     for s in summary:
-        verdict = "-"
-        if ref is not None and s is not ref:
-            difference = s["f1_mean"] - ref["f1_mean"]
-            noise = max(s["f1_spread"], ref["f1_spread"])
-            verdict = f"{difference:+.4f} " + ("(within seed spread: no difference)" if abs(difference) <= noise
-                                               else "(beyond seed spread)")
+        verdict = versus(s["f1"], ref["f1"]) if ref is not None and s is not ref else "-"
         std = "-" if s["f1_std"] is None else f"{s['f1_std']:.4f}"
         lines.append(f"| {s['block']} | {s['mid_channels']} | {s['macs']:,} | {s['params']:,} | "
                      f"{', '.join(f'{v:.4f}' for v in s['f1'])} | {s['f1_mean']:.4f} | {std} | "

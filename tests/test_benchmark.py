@@ -60,6 +60,7 @@ def test_evaluations_of_two_seeds_give_mean_and_range(tmp_path):
     assert final.per_class_ap50 == pytest.approx({"cat": 0.15, "dog": 0.20})
     table = write_report(list(results.values()), str(tmp_path / "out"))
     assert "16.00 (14.00-18.00, n=2)" in table and "| 10.00 " in table
+    assert "+6.00 (one run: spread not measured)" in table  # stock has one run
     assert os.path.getsize(tmp_path / "out" / "variants.png") > 1000
 
 

@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from .core import atomic_write_text
 from .export import export_onnx, onnx_session
+from .seeds import versus
 
 
 @dataclass
@@ -134,6 +135,8 @@ def write_report(results: Sequence[VariantResult], output_dir: str, header: str 
     """results/variants.{md,json,png}; returns the markdown table."""
     os.makedirs(output_dir, exist_ok=True)
     settings = list(results[0].latency_ms)
+    reference = results[0]
+    compare = reference.map50 is not None
     rows = []
     for r in results:
         row = [r.exp, f"{r.params_m:.3f}", f"{r.gflops:.3f}"]
@@ -141,9 +144,12 @@ def write_report(results: Sequence[VariantResult], output_dir: str, header: str 
         row += [f"{r.train_img_per_s:.1f}" if r.train_img_per_s else "-",
                 format_map50(r),
                 f"{100 * r.map50_95:.2f}" if r.map50_95 is not None else "-"]
+        if compare:
+            row.append(versus(r.map50_runs or [r.map50], reference.map50_runs or [reference.map50], 2, 100)
+                       if r is not reference and r.map50 is not None else "-")
         rows.append(row)
     headers = ["exp", "params (M)", "GFLOPs@416"] + [f"{s} ms (x stock)" for s in settings] + [
-        "train img/s", "mAP50", "mAP50:95"]
+        "train img/s", "mAP50", "mAP50:95"] + ([f"mAP50 vs {reference.exp}"] if compare else [])
     table = tabulate(rows, headers=headers, tablefmt="github")
     atomic_write_text(os.path.join(output_dir, "variants.md"), (header + "\n\n" if header else "") + table + "\n")
     atomic_write_text(os.path.join(output_dir, "variants.json"),
