@@ -58,6 +58,18 @@ def test_same_seed_same_losses(synthetic_voc, tmp_path):
     assert other != first
 
 
+def test_trainer_applies_channels_last(synthetic_voc, tmp_path):
+    exp = os.path.join(ROOT, "exps", "final_nano.py")
+    runs = {layout: train(synthetic_voc, tmp_path / layout, exp, "seed", "3", "channels_last", value)
+            for layout, value in (("nhwc", "True"), ("nchw", "False"))}
+    for run in runs.values():
+        assert run.returncode == 0, run.stderr[-2000:]
+    assert "channels_last memory format" in runs["nhwc"].stderr
+    assert "contiguous memory format" in runs["nchw"].stderr
+    # same weights, same batch: the first loss is the same; later ones drift apart (see test_exps)
+    assert losses(runs["nhwc"].stderr)[0] == losses(runs["nchw"].stderr)[0]
+
+
 def test_nonfinite_loss_stops_with_the_last_good_checkpoint(synthetic_voc, tmp_path):
     exp = tmp_path / "poisoned_nano.py"
     exp.write_text(POISONED_EXP)

@@ -73,6 +73,9 @@ class LiteExp(Exp):
         self.grad_clip_norm = 0.0
         # on a NaN/Inf loss: "stop" (keep the last good checkpoint and fail) or "skip" the step
         self.nonfinite_loss = "stop"
+        # train in NHWC memory layout: on this CPU a training step is 1.27x faster for stock nano and 1.64x for
+        # final_nano, whose large depthwise kernels gain most (docs/results.md)
+        self.channels_last = True
         self.exp_name = type(self).__module__.split(".")[-1]
 
     # ---------------- config handling ---------------- #

@@ -69,6 +69,8 @@ class LiteTrainer(Trainer):
         model = self.exp.get_model()
         logger.info("Model Summary: {}".format(get_model_info(model, self.exp.test_size)))
         model.to(self.device)
+        if self.exp.channels_last:
+            model.to(memory_format=torch.channels_last)
         self.optimizer = self.exp.get_optimizer(self.args.batch_size)
         model = self.resume_train(model)
 
@@ -96,7 +98,8 @@ class LiteTrainer(Trainer):
             if self.args.logger != "tensorboard":
                 raise ValueError("yolox-lite logs to tensorboard only (-l tensorboard)")
             self.tblogger = SummaryWriter(os.path.join(self.file_name, "tensorboard"))
-        logger.info("Training start on {} ({} iterations per epoch)...", self.device, self.max_iter)
+        logger.info("Training start on {} ({} iterations per epoch, {} memory format)...", self.device,
+                    self.max_iter, "channels_last" if self.exp.channels_last else "contiguous")
 
     def resume_train(self, model):
         self.start_epoch, self.start_iter = 0, 0
@@ -132,6 +135,8 @@ class LiteTrainer(Trainer):
         targets = targets.to(self.device, self.data_type, non_blocking=True)
         targets.requires_grad = False
         inps, targets = self.exp.preprocess(inps, targets, self.input_size)
+        if self.exp.channels_last:
+            inps = inps.contiguous(memory_format=torch.channels_last)
         data_end_time = time.time()
 
         with torch.autocast(self.device.type, enabled=self.amp_training):
