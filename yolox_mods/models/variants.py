@@ -25,3 +25,6 @@ GHOST_BACKBONE = {"backbone_bottleneck": ("ghost_bottleneck", 3)}
 
 # The dark2 path of Dark2PAFPN: a vanilla depthwise 3x3 stride-2 conv.
 DARK2_DW3 = ("dw", 3)
+
+# 5x5 instead of 7x7 depthwise in the PAFPN (bottlenecks and stride-2 convs): applied over DWCONV_K7_K5.
+NECK_DW5 = {"neck_csp": ("dw", 5), "neck_down": ("dw", 5)}
