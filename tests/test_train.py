@@ -1,5 +1,6 @@
 """End-to-end training through tools/train.py and tools/eval.py on generated data (CPU)."""
 import glob
+import json
 import os
 import signal
 import subprocess
@@ -73,6 +74,10 @@ def test_resume_after_sigkill_mid_epoch(synthetic_voc, tmp_path):
     first_logged = next(line for line in resumed.stderr.splitlines() if "img/s" in line)
     assert f"epoch {killed_at['start_epoch'] + 1}/3, iter {killed_at['start_iter'] + 1}/" in first_logged
     assert torch.load(latest, weights_only=False)["start_epoch"] == 3
+    # speed counters continue from the checkpoint: every one of the 3 x 6 iterations of 4 images counts once
+    stats = json.loads((tmp_path / "yolox_voc_nano" / "train_stats.json").read_text())
+    assert stats["images"] == 3 * 24
+    assert stats["iter_seconds"] > killed_at["iter_seconds"] > 0 and killed_at["elapsed_seconds"] > 0
 
 
 def test_two_process_gloo_training(synthetic_voc, tmp_path):

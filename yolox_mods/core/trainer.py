@@ -113,6 +113,10 @@ class LiteTrainer(Trainer):
             self.start_epoch = (self.args.start_epoch - 1 if self.args.start_epoch is not None
                                 else checkpoint["start_epoch"])
             self.start_iter = checkpoint.get("start_iter", 0)
+            # the curve's minutes and the speed in train_stats.json continue over the interruption
+            self.started = time.time() - checkpoint.get("elapsed_seconds", 0.0)
+            self.images_seen = checkpoint.get("images_seen", 0)
+            self.iter_seconds = checkpoint.get("iter_seconds", 0.0)
             logger.info("resumed from {} at epoch {} iteration {}", path, self.start_epoch + 1, self.start_iter)
         elif self.args.ckpt is not None:
             differences = load_matching(model, load_checkpoint(self.args.ckpt)["model"])
@@ -211,7 +215,7 @@ class LiteTrainer(Trainer):
         if self.rank == 0 and result is not None:
             for name, ap in result.per_class_ap50.items():
                 self.tblogger.add_scalar(f"val_AP50/{name}", 100 * ap, self.epoch + 1)
-            # the learning curve against wall-clock time since this process started (resumed runs start anew)
+            # the learning curve against wall-clock training time; a resumed run continues the clock
             path = os.path.join(self.file_name, "curve.json")
             curve = []
             if os.path.exists(path):
@@ -248,6 +252,9 @@ class LiteTrainer(Trainer):
             "ema": self.ema_model.ema.state_dict() if self.use_model_ema else None,
             "optimizer": self.optimizer.state_dict(),
             "best_ap": self.best_ap,
+            "elapsed_seconds": time.time() - self.started,
+            "images_seen": self.images_seen,
+            "iter_seconds": self.iter_seconds,
             "exp_name": self.exp.exp_name,
             "num_classes": self.exp.num_classes,
         }
