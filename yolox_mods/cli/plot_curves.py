@@ -1,24 +1,45 @@
-"""``tools/plot_curves.py RUN_DIR... -o curve.png``: mAP50 against training minutes from runs' curve.json."""
+"""``tools/plot_curves.py RUN_DIR... -o curve.png``: mAP50 against training minutes or epochs from runs' curve.json."""
 import argparse
 import json
 import os
 
 from ..plotting import plt, save_figure
 
+X_LABELS = {"minutes": "training minutes (wall-clock, continued over resumes)", "epoch": "epoch"}
+
+
+def run_label(run: str) -> str:
+    """``.../quick_stock_seed1/yolox_voc_nano`` -> ``quick_stock_seed1/yolox_voc_nano``: the exp name alone does not
+    tell two seeds of one exp apart."""
+    parts = os.path.normpath(run).split(os.sep)
+    return "/".join(parts[-2:])
+
+
+def read_curve(run: str) -> list:
+    path = os.path.join(run, "curve.json")
+    try:
+        with open(path) as file:
+            curve = json.load(file)
+    except (OSError, json.JSONDecodeError) as error:
+        raise SystemExit(f"error: {path}: not a readable learning curve ({error})") from None
+    if not curve or not all({"epoch", "minutes", "mAP50"} <= set(point) for point in curve):
+        raise SystemExit(f"error: {path}: expected a list of points with epoch, minutes and mAP50")
+    return curve
+
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split(":")[1])
     parser.add_argument("runs", nargs="+", help="training output folders holding curve.json")
     parser.add_argument("-o", "--output", default="curve.png")
-    parser.add_argument("--title", default="mAP50 against CPU minutes")
+    parser.add_argument("--x", choices=sorted(X_LABELS), default="minutes",
+                        help="epoch compares runs trained on differently loaded machines")
+    parser.add_argument("--title", default="mAP50 on VOC07 test during training")
     args = parser.parse_args(argv)
+    curves = {run_label(run): read_curve(run) for run in args.runs}
     figure, axis = plt.subplots(figsize=(7, 4.5))
-    for run in args.runs:
-        with open(os.path.join(run, "curve.json")) as file:
-            curve = json.load(file)
-        axis.plot([p["minutes"] for p in curve], [p["mAP50"] for p in curve], marker="o",
-                  label=os.path.basename(os.path.normpath(run)))
-    axis.set_xlabel("wall-clock minutes since training started")
+    for label, curve in curves.items():
+        axis.plot([point[args.x] for point in curve], [point["mAP50"] for point in curve], marker="o", label=label)
+    axis.set_xlabel(X_LABELS[args.x])
     axis.set_ylabel("mAP50 (VOC07, test)")
     axis.grid(alpha=0.3)
     axis.legend()
