@@ -15,9 +15,7 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from yolox_mods.cli.common import exits_cleanly_on_bad_input
-from yolox_mods.core import atomic_write_text
-from yolox_mods.seeds import seed_stats, versus
+from yolox_mods.common import ConfigError, atomic_write_text, exits_cleanly_on_bad_input, seed_stats, versus
 
 from .data import data_or_generated, load_data
 from .metrics import count_macs, count_params
@@ -53,7 +51,7 @@ def match_mid_channels(block: Tuple[str, object], target_macs: int, input_size: 
             tried[mids] = count_macs(model, input_size)
     mids, macs = min(tried.items(), key=lambda item: abs(item[1] - target_macs))
     if abs(macs - target_macs) > tolerance * target_macs:
-        raise ValueError(f"{block}: closest model has {macs:,} MACs, more than {tolerance:.0%} from {target_macs:,}")
+        raise ConfigError(f"{block}: closest model has {macs:,} MACs, more than {tolerance:.0%} from {target_macs:,}")
     return list(mids), macs
 
 
@@ -86,7 +84,7 @@ def summary_table(summary: List[dict], reference: str = "dw_k3") -> str:
 
 
 def plot_summary(summary: List[dict], path: str) -> None:
-    from yolox_mods.plotting import plt, save_figure
+    from yolox_mods.common.plotting import plt, save_figure
 
     figure, axis = plt.subplots(figsize=(7, 4.5))
     for index, s in enumerate(summary):

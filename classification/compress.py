@@ -18,15 +18,13 @@ from typing import Callable, Dict, List, Optional
 
 import yaml
 
-from yolox_mods.cli.common import exits_cleanly_on_bad_input
-from yolox_mods.core import atomic_save, atomic_write_text, load_checkpoint, load_exact
-from yolox_mods.data import CheckpointError, DataError
+from yolox_mods.common import ConfigError, DataError, atomic_write_text, exits_cleanly_on_bad_input
 
 from .data import Split, data_or_generated, load_data
 from .decompose import decompose_groups
 from .distill import Distiller
 from .metrics import compression_score, count_macs, count_params
-from .models import ShuffleNetV1, build_model
+from .models import ShuffleNetV1, load_model, save_model
 from .prune import prune_layers, prune_stage_channels
 from .train import TrainConfig, evaluate, fit, task_loss
 
@@ -34,24 +32,6 @@ RECIPES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "recipes")
 
 
 # ----------------------------------------------------------------------------- checkpoints
-def save_model(path: str, model: ShuffleNetV1, input_size: int, classes: List[str], stage: str) -> None:
-    atomic_save({"model": model.state_dict(), "config": model.config, "input_size": input_size,
-                 "classes": classes, "stage": stage}, path)
-
-
-def load_model(path: str):
-    """(model, input size, class names) from a compression checkpoint; anything else is a named error."""
-    checkpoint = load_checkpoint(path)
-    if "config" not in checkpoint or "input_size" not in checkpoint:
-        raise CheckpointError(f"{path}: not a classification checkpoint (no architecture config)")
-    try:
-        model = build_model(checkpoint["config"])
-    except (TypeError, ValueError) as error:
-        raise CheckpointError(f"{path}: architecture config cannot be built ({error})") from None
-    load_exact(model, checkpoint["model"], path)
-    return model.eval(), checkpoint["input_size"], checkpoint["classes"]
-
-
 class Pipeline:
     """Holds the data, the recipe and the finished rows; runs stages and records results."""
 
@@ -78,7 +58,7 @@ class Pipeline:
 
     def model_of(self, stage: str) -> ShuffleNetV1:
         if not os.path.exists(self.checkpoint(stage)):
-            raise ValueError(f"stage needs the model of stage {stage!r}, which has not run (no "
+            raise ConfigError(f"stage needs the model of stage {stage!r}, which has not run (no "
                              f"{self.checkpoint(stage)})")
         return load_model(self.checkpoint(stage))[0]
 
@@ -134,7 +114,7 @@ class Pipeline:
         names = [s["name"] for s in self.recipe["stages"]]
         for name in only or []:
             if name not in names:
-                raise ValueError(f"--stages: no stage {name!r} in the recipe (stages: {names})")
+                raise ConfigError(f"--stages: no stage {name!r} in the recipe (stages: {names})")
         for stage in self.recipe["stages"]:
             if only and stage["name"] not in only:
                 continue
@@ -142,7 +122,7 @@ class Pipeline:
                 print(f"{stage['name']}: done, skipped")
                 continue
             if stage["kind"] not in STAGES:
-                raise ValueError(f"stage {stage['name']!r}: unknown kind {stage['kind']!r} ({sorted(STAGES)})")
+                raise ConfigError(f"stage {stage['name']!r}: unknown kind {stage['kind']!r} ({sorted(STAGES)})")
             print(f"{stage['name']}: {stage['kind']}")
             STAGES[stage["kind"]](self, stage, time.time())
 
@@ -217,7 +197,7 @@ def results_table(rows: List[dict]) -> str:
 
 
 def plot_results(rows: List[dict], path: str) -> None:
-    from yolox_mods.plotting import plt, save_figure
+    from yolox_mods.common.plotting import plt, save_figure
 
     figure, axis = plt.subplots(figsize=(7, 4.5))
     for row in rows:

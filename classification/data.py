@@ -9,7 +9,7 @@ import torch
 from torch.utils.data import Dataset, WeightedRandomSampler
 from torchvision.transforms import v2
 
-from yolox_mods.data import DataError, GuardedDataLoader, read_image
+from yolox_mods.common import DataError, GuardedDataLoader, read_image
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)

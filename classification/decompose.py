@@ -11,6 +11,7 @@ from typing import List, Sequence
 import torch
 
 from yolox_mods.blocks import channel_shuffle
+from yolox_mods.common import ConfigError
 
 from .models import ShuffleNetV1, build_model
 from .prune import dense_weight, load_from_dense
@@ -21,7 +22,7 @@ def split_each(splits: Sequence[int], factor: int, what: str) -> List[int]:
     parts = []
     for size in splits:
         if size < factor:
-            raise ValueError(f"a group of {size} {what} channels cannot be split {factor} ways")
+            raise ConfigError(f"a group of {size} {what} channels cannot be split {factor} ways")
         parts += [size // factor + (1 if i < size % factor else 0) for i in range(factor)]
     return parts
 
@@ -39,7 +40,7 @@ def decompose_groups(model: ShuffleNetV1, stage: int, factor: int = 2) -> Shuffl
     new_groups = old_groups * factor
     mid = config["mid_channels"][stage]
     if mid % new_groups:
-        raise ValueError(f"stage {stage}: {mid} mid channels cannot be shuffled in {new_groups} groups")
+        raise ConfigError(f"stage {stage}: {mid} mid channels cannot be shuffled in {new_groups} groups")
     overrides = dict(config["unit_overrides"])
     for u, unit in enumerate(model.stages[stage]):
         entry = dict(overrides.get(f"{stage}.{u}", {}))

@@ -9,6 +9,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from yolox_mods.common import ConfigError
+
 
 class DistillKL(nn.Module):
     """Hinton et al. 2015: KL(teacher_T || student_T) * T^2, averaged over the batch."""
@@ -46,9 +48,9 @@ class Distiller(nn.Module):
                  temperature: float = 4.0, alpha: float = 0.7):
         super().__init__()
         if method not in KD_LOSSES:
-            raise ValueError(f"unknown distillation method {method!r}; choose from {sorted(KD_LOSSES)}")
+            raise ConfigError(f"unknown distillation method {method!r}; choose from {sorted(KD_LOSSES)}")
         if not teachers:
-            raise ValueError("distillation needs at least one teacher")
+            raise ConfigError("distillation needs at least one teacher")
         self.teachers = nn.ModuleList(teachers)
         for teacher in self.teachers:
             teacher.eval().requires_grad_(False)

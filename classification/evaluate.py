@@ -2,12 +2,11 @@
 import argparse
 import os
 
-from yolox_mods.cli.common import exits_cleanly_on_bad_input
+from yolox_mods.common import exits_cleanly_on_bad_input
 
-from .compress import load_model
 from .data import load_split
 from .metrics import compression_score, count_macs, count_params
-from .models import ShuffleNetV1
+from .models import ShuffleNetV1, load_model
 from .train import evaluate
 
 

@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 
 from yolox_mods.blocks import ConvBnAct, ShuffleUnit, create_conv
+from yolox_mods.common import CheckpointError, atomic_save, load_checkpoint, load_exact
 
 # stage output channels at width 1.0, by number of groups (paper, Table 1)
 STAGE_CHANNELS = {1: (144, 288, 576), 2: (200, 400, 800), 3: (240, 480, 960), 4: (272, 544, 1088),
@@ -64,3 +65,22 @@ class ShuffleNetV1(nn.Module):
 def build_model(config: dict) -> ShuffleNetV1:
     """Rebuild a model from its ``config`` (as saved in checkpoints)."""
     return ShuffleNetV1(**config)
+
+
+def save_model(path: str, model: ShuffleNetV1, input_size: int, classes: Sequence[str], stage: str) -> None:
+    """Weights with the architecture config, input size and class names: all ``load_model`` needs."""
+    atomic_save({"model": model.state_dict(), "config": model.config, "input_size": input_size,
+                 "classes": classes, "stage": stage}, path)
+
+
+def load_model(path: str):
+    """(model, input size, class names) from a compression checkpoint; anything else is a named error."""
+    checkpoint = load_checkpoint(path)
+    if "config" not in checkpoint or "input_size" not in checkpoint:
+        raise CheckpointError(f"{path}: not a classification checkpoint (no architecture config)")
+    try:
+        model = build_model(checkpoint["config"])
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(f"{path}: architecture config cannot be built ({error})") from None
+    load_exact(model, checkpoint["model"], path)
+    return model.eval(), checkpoint["input_size"], checkpoint["classes"]

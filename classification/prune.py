@@ -17,6 +17,7 @@ import torch
 import torch.nn as nn
 
 from yolox_mods.blocks import GroupPointwiseConv
+from yolox_mods.common import ConfigError
 
 from .models import ShuffleNetV1, build_model
 
@@ -44,7 +45,7 @@ def kept_splits(splits: Sequence[int], keep: Sequence[int], what: str) -> List[i
     for channel in keep:
         counts[groups[channel]] += 1
     if min(counts) == 0:
-        raise ValueError(f"pruning would empty a group of {what} (group sizes left: {counts})")
+        raise ConfigError(f"pruning would empty a group of {what} (group sizes left: {counts})")
     return counts
 
 
@@ -77,11 +78,11 @@ def prune_layers(model: ShuffleNetV1, stage_repeats: Sequence[int],
     (order preserved). A dropped residual unit becomes the identity, so the rest keep their weights."""
     config = copy.deepcopy(model.config)
     if len(stage_repeats) != len(config["stage_repeats"]):
-        raise ValueError(f"stage_repeats {list(stage_repeats)} must name all {len(config['stage_repeats'])} stages")
+        raise ConfigError(f"stage_repeats {list(stage_repeats)} must name all {len(config['stage_repeats'])} stages")
     kept_units, overrides = {}, {}
     for s, (stage, repeats) in enumerate(zip(model.stages, stage_repeats)):
         if not 1 <= repeats <= len(stage):
-            raise ValueError(f"stage {s} has {len(stage)} units; cannot keep {repeats}")
+            raise ConfigError(f"stage {s} has {len(stage)} units; cannot keep {repeats}")
         ranked = sorted(range(1, len(stage)), key=lambda u: score(stage[u]), reverse=True)
         kept = [0] + sorted(ranked[:repeats - 1])
         kept_units[s] = kept
@@ -152,7 +153,7 @@ def select_channels(model: ShuffleNetV1, remove: Dict[int, int], criterion: str 
     each stage's lowest scores; "global" removes the same total, wherever scores (divided by their stage's mean,
     to compare stages) are lowest."""
     if criterion not in IMPORTANCE:
-        raise ValueError(f"unknown criterion {criterion!r}; choose from {sorted(IMPORTANCE)}")
+        raise ConfigError(f"unknown criterion {criterion!r}; choose from {sorted(IMPORTANCE)}")
     scores = {s: IMPORTANCE[criterion](model, s) for s in remove}
     if scope == "local":
         drop = {s: set(torch.argsort(scores[s])[:n].tolist()) for s, n in remove.items()}
@@ -162,7 +163,7 @@ def select_channels(model: ShuffleNetV1, remove: Dict[int, int], criterion: str 
         for _, s, c in pooled[:sum(remove.values())]:
             drop[s].add(c)
     else:
-        raise ValueError(f"scope must be 'local' or 'global', got {scope!r}")
+        raise ConfigError(f"scope must be 'local' or 'global', got {scope!r}")
     return {s: [c for c in range(model.config["stage_channels"][s]) if c not in drop[s]] for s in remove}
 
 

@@ -11,7 +11,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from yolox_mods.core import atomic_save, load_checkpoint
+from yolox_mods.common import ConfigError, NonFiniteLossError, atomic_save, load_checkpoint
 
 from .data import Split, make_loader
 from .metrics import macro_f1
@@ -58,7 +58,7 @@ def task_loss(config: TrainConfig) -> nn.Module:
         return FocalLoss(config.focal_gamma, config.label_smoothing)
     if config.loss == "ce":
         return nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
-    raise ValueError(f"loss must be 'ce' or 'focal', got {config.loss!r}")
+    raise ConfigError(f"loss must be 'ce' or 'focal', got {config.loss!r}")
 
 
 def cutmix(images: torch.Tensor, labels: torch.Tensor, num_classes: int, generator: torch.Generator):
@@ -84,7 +84,7 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
         return torch.optim.SGD(groups, lr=config.lr, momentum=0.9, nesterov=True)
     if config.optimizer == "adamw":
         return torch.optim.AdamW(groups, lr=config.lr)
-    raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {config.optimizer!r}")
+    raise ConfigError(f"optimizer must be 'sgd' or 'adamw', got {config.optimizer!r}")
 
 
 def cosine_lr(config: TrainConfig, step: int, steps_per_epoch: int) -> float:
@@ -144,7 +144,7 @@ def fit(model: nn.Module, train: Split, input_size: int, config: TrainConfig,
                 images, labels = cutmix(images, labels, num_classes, generator)
             loss = criterion(model(images), labels, images)
             if not torch.isfinite(loss):
-                raise FloatingPointError(f"{desc}: non-finite loss at epoch {epoch + 1}, step {step + 1}")
+                raise NonFiniteLossError(f"{desc}: non-finite loss at epoch {epoch + 1}, step {step + 1}")
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

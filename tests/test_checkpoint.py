@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from yolox_mods.core import CheckpointError, atomic_save, load_checkpoint, load_exact, load_matching
+from yolox_mods.common import CheckpointError, atomic_save, load_checkpoint, load_exact, load_matching
 from yolox_mods.models import build_yolox
 
 
@@ -43,7 +43,7 @@ def test_exact_load_refuses_another_class_count():
 
 FILE_SIZE_LIMITED_SAVE = """
 import resource, signal, sys, torch
-from yolox_mods.core import atomic_save
+from yolox_mods.common import atomic_save
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the kernel then fails the write with EFBIG instead of killing us
 resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
 try:

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from yolox.data import ValTransform
 
 from classification.data import load_data, make_loader, make_synthetic_folder
-from yolox_mods.data import DataError, GuardedDataLoader, VOCDataset, detection_collate, scan_voc
+from yolox_mods.common import DataError, GuardedDataLoader
+from yolox_mods.data import VOCDataset, detection_collate, scan_voc
 from yolox_mods.data.synthetic import SYNTHETIC_CLASSES, make_synthetic_voc
 
 NUM_IMAGES = 6

@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from yolox_mods.core import CheckpointError, load_checkpoint
+from yolox_mods.common import CheckpointError, load_checkpoint
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRAIN = os.path.join(ROOT, "tools", "train.py")

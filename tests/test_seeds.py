@@ -1,7 +1,7 @@
 """The comparison rule shared by the detector and classifier studies."""
 import pytest
 
-from yolox_mods.seeds import seed_stats, versus
+from yolox_mods.common.seeds import seed_stats, versus
 
 
 def test_seed_stats():

@@ -27,22 +27,30 @@ def run(args, timeout=600):
 
 
 def test_train_eval_checkpoints_and_tensorboard(synthetic_voc, tmp_path):
-    result = run([TRAIN, "-f", "exps/final_nano.py", "-b", "8", "--device", "cpu",
-                  *small_run(synthetic_voc, tmp_path, "max_epoch", "2")])
+    result = run([TRAIN, "-n", "final_nano", "-b", "8", "--device", "cpu",
+                  *small_run(synthetic_voc, tmp_path, "max_epoch", "2", "val_sets", "(('2007','val'),)")])
     assert result.returncode == 0, result.stderr[-3000:]
     out = tmp_path / "final_nano"
-    assert {"latest_ckpt.pth", "best_ckpt.pth", "last_epoch_ckpt.pth"} <= set(os.listdir(out))
+    assert {"latest_ckpt.pth", "best_ckpt.pth", "last_epoch_ckpt.pth", "test_eval.json",
+            "test_eval.matches.npz"} <= set(os.listdir(out))
     assert glob.glob(str(out / "tensorboard" / "events.out.tfevents.*"))
     assert "img/s" in result.stderr and "mAP50:" in result.stderr
     checkpoint = torch.load(out / "latest_ckpt.pth", weights_only=False)
     assert checkpoint["start_epoch"] == 2 and checkpoint["start_iter"] == 0 and checkpoint["ema"] is not None
+    headline = json.loads((out / "test_eval.json").read_text())
+    assert (headline["split"], headline["images"], headline["epoch"]) == ("test", 8, 2)
 
-    evaluated = run([EVAL, "-f", "exps/final_nano.py", "-c", str(out / "best_ckpt.pth"), "-b", "8",
-                     "--device", "cpu", "--json", str(tmp_path / "eval.json"),
-                     "data_dir", synthetic_voc, "test_size", "(128,128)", "data_num_workers", "0"])
+    common = ["-f", "exps/final_nano.py", "-b", "8", "--device", "cpu", "data_dir", synthetic_voc,
+              "output_dir", str(tmp_path), "test_size", "(128,128)", "data_num_workers", "0"]
+    # no -c: the run's last-epoch EMA weights, scored on test as the trainer scored them
+    evaluated = run([EVAL, *common[:6], "--json", str(tmp_path / "eval.json"), *common[6:]])
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     assert "mAP50:" in evaluated.stdout and "Params: 0.87M" in evaluated.stdout
-    assert '"per_class_AP50"' in open(tmp_path / "eval.json").read()
+    assert f"test split (8 images), checkpoint {out / 'latest_ckpt.pth'}" in evaluated.stdout
+    again = json.loads((tmp_path / "eval.json").read_text())
+    assert again["mAP50"] == pytest.approx(headline["mAP50"], abs=1e-9) and again["per_class_AP50"]
+    on_val = run([EVAL, *common[:6], "--split", "val", *common[6:], "val_sets", "(('2007','val'),)"])
+    assert on_val.returncode == 0 and "val split (8 images)" in on_val.stdout, on_val.stderr[-3000:]
 
     wrong = run([EVAL, "-f", "exps/yolox_voc_nano.py", "-c", str(out / "best_ckpt.pth"), "--device", "cpu",
                  "data_dir", synthetic_voc, "data_num_workers", "0"])

@@ -7,7 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from yolox_mods.data import DataError, VOCDataset, scan_voc
+from yolox_mods.common import DataError
+from yolox_mods.data import VOCDataset, scan_voc
 from yolox_mods.data.synthetic import annotation_xml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -103,8 +104,8 @@ def test_size_mismatch_named(voc):
 def test_missing_folder_and_image_set(tmp_path, voc):
     with pytest.raises(DataError, match="VOC data folder not found"):
         VOCDataset(str(tmp_path / "nowhere"), TRAIN)
-    with pytest.raises(DataError, match="val.txt: image set file not found"):
-        VOCDataset(voc, (("2007", "val"),))
+    with pytest.raises(DataError, match="train.txt: image set file not found"):
+        VOCDataset(voc, (("2007", "train"),))
 
 
 def test_cache_gives_the_same_samples(voc):

@@ -5,7 +5,7 @@ import signal
 import pytest
 import torch
 
-from yolox_mods.data import DataError, GuardedDataLoader
+from yolox_mods.common import DataError, GuardedDataLoader
 
 
 class FaultyDataset(torch.utils.data.Dataset):

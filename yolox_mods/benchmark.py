@@ -11,9 +11,10 @@ import torch
 from tabulate import tabulate
 from tqdm import tqdm
 
-from .core import atomic_write_text
+from .common.errors import DataError
+from .common.io import atomic_write_text
 from .export import export_onnx, onnx_session
-from .seeds import versus
+from .common.seeds import versus
 
 
 @dataclass
@@ -112,9 +113,9 @@ def read_evaluations(paths: Sequence[str], exps: Sequence[str]) -> Dict[str, Lis
             exp = record["exp"]
             float(record["mAP50"]), float(record["mAP50_95"]), dict(record["per_class_AP50"])
         except (OSError, ValueError, KeyError, TypeError) as error:
-            raise ValueError(f"{path}: not a tools/eval.py --json result ({error!r})") from error
+            raise DataError(f"{path}: not a tools/eval.py --json result ({error!r})") from error
         if exp not in exps:
-            raise ValueError(f"{path}: exp {exp!r} is not one of the benchmarked exps ({', '.join(exps)})")
+            raise DataError(f"{path}: exp {exp!r} is not one of the benchmarked exps ({', '.join(exps)})")
         runs.setdefault(exp, []).append(record)
     return runs
 
@@ -171,7 +172,7 @@ def format_map50(result: VariantResult) -> str:
 def plot_pareto(results: Sequence[VariantResult], path: str) -> None:
     """mAP50 (range over runs as a bar) against GFLOPs and against latency, ONNX Runtime's if measured (params
     instead of mAP50 when nothing was trained)."""
-    from .plotting import plt, save_figure
+    from .common.plotting import plt, save_figure
 
     trained = [r for r in results if r.map50 is not None]
     settings = list(results[0].latency_ms)

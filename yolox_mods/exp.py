@@ -5,25 +5,14 @@ import os
 import random
 from typing import Any, List
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from yolox.data.datasets.voc_classes import VOC_CLASSES
 from yolox.exp import Exp
 
+from .common.errors import ConfigError
+from .common.seeds import seed_worker
 from .models.places import PLACES
-
-
-def seed_everything(seed: int) -> None:
-    """Python, NumPy and torch generators: YOLOX's augmentations draw from all three."""
-    random.seed(seed)
-    np.random.seed(seed % 2 ** 32)
-    torch.manual_seed(seed)
-
-
-def seed_worker(base_seed: int, worker_id: int) -> None:
-    """Loader worker seeding that repeats across runs (YOLOX's ``worker_init_reset_seed`` draws from uuid4)."""
-    seed_everything(base_seed + worker_id)
 
 
 class LiteExp(Exp):
@@ -45,7 +34,11 @@ class LiteExp(Exp):
         # ---------------- dataloader config ---------------- #
         self.data_dir = os.path.join("datasets", "VOCdevkit")
         self.train_sets = (("2007", "trainval"),)
+        # test: the final score (tools/eval.py's default split, and the run's test_eval.json at the end of training);
+        # val: the learning curve and best_ckpt.pth. YOLOX's VOC exps use 2007 test for both; the quick protocol
+        # chooses on its own val split so that no choice is made on the images that score it (docs/protocol.md)
         self.test_sets = (("2007", "test"),)
+        self.val_sets = (("2007", "test"),)
         self.class_names = tuple(VOC_CLASSES)
         # strict: any bad file stops start-up with a list; lenient: bad files/objects are left out and counted
         self.data_strict = True
@@ -76,6 +69,8 @@ class LiteExp(Exp):
         # train in NHWC memory layout: on this CPU a training step is 1.27x faster for stock nano and 1.64x for
         # final_nano, whose large depthwise kernels gain most (docs/results.md)
         self.channels_last = True
+        # after the last epoch, score the evaluated (EMA) weights once on test_sets: the run's headline
+        self.test_at_end = True
         self.exp_name = type(self).__module__.split(".")[-1]
 
     # ---------------- config handling ---------------- #
@@ -83,10 +78,10 @@ class LiteExp(Exp):
         """Command-line overrides: values are Python literals (``blocks "{'head': ('dw', 5)}"``,
         ``data_strict False``); a bare word is kept as a string. Unknown keys are an error."""
         if len(cfg_list) % 2:
-            raise ValueError(f"overrides come in 'key value' pairs, got {cfg_list}")
+            raise ConfigError(f"overrides come in 'key value' pairs, got {cfg_list}")
         for key, text in zip(cfg_list[0::2], cfg_list[1::2]):
             if not hasattr(self, key):
-                raise ValueError(f"unknown exp attribute {key!r}")
+                raise ConfigError(f"unknown exp attribute {key!r}")
             try:
                 value = ast.literal_eval(text)
             except (ValueError, SyntaxError):
@@ -98,16 +93,16 @@ class LiteExp(Exp):
         """Fail early, with the attribute's name, on values that would only break deep in training."""
         height, width = self.input_size
         if height % 32 or width % 32:
-            raise ValueError(f"input_size {self.input_size} must be multiples of 32")
+            raise ConfigError(f"input_size {self.input_size} must be multiples of 32")
         for place, spec in dict(self.blocks).items():
             if place not in PLACES:
-                raise ValueError(f"blocks: unknown place {place!r}; choose from {sorted(PLACES)}")
+                raise ConfigError(f"blocks: unknown place {place!r}; choose from {sorted(PLACES)}")
             if not (isinstance(spec, (tuple, list)) and len(spec) == 2):
-                raise ValueError(f"blocks[{place!r}] must be (conv, ksize), got {spec!r}")
+                raise ConfigError(f"blocks[{place!r}] must be (conv, ksize), got {spec!r}")
         if self.nonfinite_loss not in ("stop", "skip"):
-            raise ValueError(f"nonfinite_loss must be 'stop' or 'skip', got {self.nonfinite_loss!r}")
+            raise ConfigError(f"nonfinite_loss must be 'stop' or 'skip', got {self.nonfinite_loss!r}")
         if len(self.class_names) != self.num_classes:
-            raise ValueError(f"num_classes={self.num_classes} but {len(self.class_names)} class_names")
+            raise ConfigError(f"num_classes={self.num_classes} but {len(self.class_names)} class_names")
 
     # ---------------- model ---------------- #
     def get_model(self) -> torch.nn.Module:
@@ -158,12 +153,18 @@ class LiteExp(Exp):
                                                   functools.partial(seed_worker, self.seed + 1000 * get_rank())),
                                   persistent_workers=self.data_num_workers > 0)
 
-    def get_eval_loader(self, batch_size, is_distributed, testdev=False, legacy=False):
+    def eval_sets(self, split: str):
+        if split not in ("val", "test"):
+            raise ConfigError(f"split must be 'val' or 'test', got {split!r}")
+        return self.val_sets if split == "val" else self.test_sets
+
+    def get_eval_loader(self, batch_size, is_distributed, testdev=False, legacy=False, *, split="test"):
         from yolox.data import ValTransform
 
-        from .data import GuardedDataLoader, detection_collate
+        from .common.worker_guard import GuardedDataLoader
+        from .data import detection_collate
 
-        dataset = self.get_dataset(self.test_sets, self.test_size, ValTransform(legacy=legacy))
+        dataset = self.get_dataset(self.eval_sets(split), self.test_size, ValTransform(legacy=legacy))
         if is_distributed:
             batch_size = batch_size // dist.get_world_size()
             sampler = torch.utils.data.distributed.DistributedSampler(dataset, shuffle=False)
@@ -173,10 +174,10 @@ class LiteExp(Exp):
                                  batch_size=batch_size, sampler=sampler, num_workers=self.data_num_workers,
                                  collate_fn=detection_collate, pin_memory=torch.cuda.is_available())
 
-    def get_evaluator(self, batch_size, is_distributed, testdev=False, legacy=False):
+    def get_evaluator(self, batch_size, is_distributed, testdev=False, legacy=False, *, split="test"):
         from .evaluators import VOCEvaluator
 
-        return VOCEvaluator(dataloader=self.get_eval_loader(batch_size, is_distributed, testdev, legacy),
+        return VOCEvaluator(dataloader=self.get_eval_loader(batch_size, is_distributed, testdev, legacy, split=split),
                             img_size=self.test_size, confthre=self.test_conf, nmsthre=self.nmsthre,
                             num_classes=self.num_classes)
 

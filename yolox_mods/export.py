@@ -7,7 +7,7 @@ import torch
 import torch.nn as nn
 
 from .blocks import MixConv, merge_mixconvs
-from .core import atomic_open
+from .common.io import atomic_open
 
 
 def export_onnx(model: nn.Module, path: str, size: Tuple[int, int], opset: int = 13, decode: bool = False,

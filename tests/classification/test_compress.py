@@ -11,7 +11,8 @@ import time
 import pytest
 import torch
 
-from classification.compress import load_model, main
+from classification.compress import main
+from classification.models import load_model
 from classification.data import load_data, make_synthetic_folder
 from classification.models import ShuffleNetV1
 from classification.train import TrainConfig, fit
@@ -102,7 +103,7 @@ def test_evaluate_rejects_foreign_checkpoints(image_folder, tmp_path):
 
 def test_evaluate_prints_macs_f1_score(image_folder, tmp_path):
     path = str(tmp_path / "m.pth")
-    from classification.compress import save_model
+    from classification.models import save_model
 
     save_model(path, ShuffleNetV1(3), 48, ["class_0", "class_1", "class_2"], "x")
     result = run_cli("classification.evaluate", "--ckpt", path, "--data", image_folder, "--ref-f1", "0.5")

@@ -1,5 +1,5 @@
 """Convolution blocks shared by the YOLOX-nano variants and the ShuffleNetV1 classifier."""
-from .conv import ConvBnAct, create_act
+from .conv import ACTIVATIONS, ConvBnAct, create_act
 from .depthwise import DepthwiseConv, DepthwiseSeparableConv, create_depthwise
 from .factory import CONV_BLOCKS, create_conv
 from .ghost import GhostBottleneck, GhostModule
@@ -8,7 +8,7 @@ from .padding import get_padding
 from .shuffle import ChannelShuffle, GroupPointwiseConv, ShuffleUnit, channel_shuffle, equal_splits
 
 __all__ = [
-    "CONV_BLOCKS", "ChannelShuffle", "ConvBnAct", "DepthwiseConv", "DepthwiseSeparableConv", "GhostBottleneck",
+    "ACTIVATIONS", "CONV_BLOCKS", "ChannelShuffle", "ConvBnAct", "DepthwiseConv", "DepthwiseSeparableConv", "GhostBottleneck",
     "GhostModule", "GroupPointwiseConv", "MixConv", "ShuffleUnit", "channel_shuffle", "create_act", "create_conv",
     "create_depthwise", "equal_splits", "get_padding", "merge_mixconvs", "merged_depthwise", "split_channels",
 ]

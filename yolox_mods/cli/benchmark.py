@@ -11,10 +11,10 @@ import torch
 
 from ..benchmark import (add_evaluations, measure_variants, onnx_time_by_op, plain_loop_img_per_s, profile_table,
                          read_evaluations, write_report)
-from ..core import atomic_write_text
+from ..common import ConfigError, atomic_write_text, exits_cleanly_on_bad_input
 from ..data.synthetic import make_synthetic_voc
 from . import train
-from .common import exits_cleanly_on_bad_input, load_exp
+from .common import load_exp
 from .eval import evaluate_checkpoint
 
 REFERENCE_EXP = "yolox_voc_nano.py"
@@ -64,9 +64,9 @@ def train_and_evaluate(exp_file, args, runs_dir):
                 "--protocol", args.protocol, *overrides])
     exp = load_exp(exp_file, overrides, args.protocol)
     run_dir = os.path.join(runs_dir, exp.exp_name)
-    _, evaluator, _ = evaluate_checkpoint(exp, os.path.join(run_dir, "best_ckpt.pth"), "cpu", args.batch_size)
+    _, result, _ = evaluate_checkpoint(exp, os.path.join(run_dir, "latest_ckpt.pth"), "cpu", args.batch_size)
     with open(os.path.join(run_dir, "train_stats.json")) as stats:
-        return evaluator.result, json.load(stats)["img_per_s"]
+        return result, json.load(stats)["img_per_s"]
 
 
 def measure_train_speed(exp_file, args):
@@ -105,10 +105,10 @@ def main(argv=None):
         args.sizes, args.repeats, args.epochs = [128], 3, args.epochs or 1
         args.speed_size = 128 if args.speed_size == 256 else args.speed_size
     if args.train and args.evals:
-        raise ValueError("--train and --evals both give the mAP columns; use one")
+        raise ConfigError("--train and --evals both give the mAP columns; use one")
     if (args.train or args.train_speed) and args.data_dir is None:
         if not args.quick:
-            raise ValueError("--train and --train-speed need --data-dir (a VOCdevkit), or --quick for generated data")
+            raise ConfigError("--train and --train-speed need --data-dir (a VOCdevkit), or --quick for generated data")
         args.data_dir = make_synthetic_voc(os.path.join(args.output, "data"), 32, 8, 128)
     started = time.strftime("%Y-%m-%d %H:%M")
     models = {load_exp(f).exp_name: load_exp(f).get_model() for f in exp_files}

@@ -5,7 +5,7 @@ import sys
 from yolox.data.datasets.voc_classes import VOC_CLASSES
 
 from ..data import scan_voc
-from .common import exits_cleanly_on_bad_input
+from ..common import exits_cleanly_on_bad_input
 
 
 def make_parser():

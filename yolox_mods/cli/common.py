@@ -1,15 +1,10 @@
-"""Shared CLI plumbing: loading exp files and turning bad input into one line on stderr."""
-import functools
+"""Detector CLI plumbing: loading exp files, YOLOX's argument set plus ours, launching worker processes."""
 import importlib.util
 import os
 import sys
 from typing import Optional
 
-from loguru import logger
-
-from ..core.trainer import NonFiniteLossError
-from ..data.errors import DataError, WriteError
-from ..data.worker_guard import worker_death_message
+from ..common.errors import ConfigError, DataError
 from ..protocol import PROTOCOLS, apply_protocol
 
 
@@ -41,41 +36,54 @@ def add_lite_arguments(parser):
     return parser
 
 
-def exits_cleanly_on_bad_input(main):
-    """Bad data, a bad checkpoint, a bad option, a diverged loss, a dead loader worker or a failed write (disk
-    full) ends the program with one 'error:' line and exit code 2."""
-    @functools.wraps(main)
-    def wrapper(*args, **kwargs):
-        try:
-            return main(*args, **kwargs)
-        except (ValueError, NonFiniteLossError, FloatingPointError, WriteError) as error:  # Data/CheckpointError too
-            fail(str(error))
-        except RuntimeError as error:
-            message = worker_death_message(error)
-            if message is None:
-                raise
-            fail(message)
-    return wrapper
+EXP_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "exps")
 
 
-def fail(message: str) -> None:
-    logger.remove()
-    # YOLOX's setup_logger reroutes sys.stderr through loguru; write to the real one
-    print(f"error: {message}", file=sys.__stderr__, flush=True)
-    sys.exit(2)
+def exp_file_for(name: str) -> str:
+    """YOLOX's ``-n NAME``: the exp file ``exps/NAME.py`` of this repository."""
+    path = os.path.join(EXP_DIR, name + ".py")
+    if not os.path.isfile(path):
+        known = sorted(os.path.splitext(f)[0] for f in os.listdir(EXP_DIR) if f.endswith(".py")) \
+            if os.path.isdir(EXP_DIR) else []
+        raise ConfigError(f"-n {name}: no exp of that name; choose from {', '.join(known)}")
+    return path
 
 
-def checked_args(parser, argv):
-    """YOLOX-style args with an exp file and a resolved ``--device``."""
+def refuse(args, refused) -> None:
+    """``refused`` maps an argument's dest to (the value that means 'not asked for', why it is refused)."""
+    for dest, (unset, why) in refused.items():
+        if getattr(args, dest, unset) != unset:
+            raise ConfigError(why)
+
+
+def checked_args(parser, argv, refused=None):
+    """YOLOX-style args with an exp file (``-f``, or ``-n`` naming one in exps/), the flags this tool does not
+    support refused before anything starts, and a resolved ``--device``."""
     from ..core import resolve_device
 
     args = parser.parse_args(argv)
+    refuse(args, refused or {})
     if args.exp_file is None:
-        raise ValueError("give an exp file with -f exps/<name>.py")
+        if not args.name:
+            raise ConfigError("give an exp file with -f exps/<name>.py or its name with -n <name>")
+        args.exp_file = exp_file_for(args.name)
+    elif args.name and os.path.splitext(os.path.basename(args.exp_file))[0] != args.name:
+        raise ConfigError(f"-f {args.exp_file} and -n {args.name} name different exps; give one")
     args.device = resolve_device(args.device)
     if args.fp16 and args.device != "cuda":
-        raise ValueError("--fp16 needs a CUDA device")
+        raise ConfigError("--fp16 needs a CUDA device")
     return args
+
+
+def run_checkpoint(exp, experiment_name: Optional[str] = None, name: str = "latest_ckpt.pth") -> str:
+    """YOLOX's default ``-c``: the run's checkpoint under ``output_dir/<experiment name>/``; a missing one is an
+    error, never silently random weights. ``latest_ckpt.pth`` holds the last epoch's evaluated (EMA) weights, the
+    headline that no choice on test selected."""
+    path = os.path.join(exp.output_dir, experiment_name or exp.exp_name, name)
+    if not os.path.isfile(path):
+        raise ConfigError(f"no -c checkpoint given and no run checkpoint at {path}; give -c CKPT "
+                          "(or --random-weights to use untrained weights on purpose)")
+    return path
 
 
 def launch_workers(worker, args, num_processes: int) -> None:

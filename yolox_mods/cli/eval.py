@@ -1,24 +1,42 @@
-"""``tools/eval.py``: YOLOX's eval flags plus ``--device``, ``--lenient`` and ``--json``; prints VOC mAP."""
-import json
+"""``tools/eval.py``: YOLOX's eval flags plus ``--device``, ``--lenient``, ``--split`` and ``--json``; prints VOC
+mAP of the test split (or val) for a checkpoint, by default the run's last-epoch EMA weights."""
+import time
 
 import torch
 from loguru import logger
 from yolox.tools.eval import make_parser as yolox_eval_parser
-from yolox.utils import fuse_model, get_model_info, get_world_size, is_main_process
+from yolox.utils import fuse_model, get_model_info, get_world_size, is_main_process, postprocess
 
-from ..core import atomic_write_text, load_checkpoint, load_exact
-from .common import add_lite_arguments, checked_args, exits_cleanly_on_bad_input, launch_workers, load_exp
+from ..common import ConfigError, exits_cleanly_on_bad_input, load_checkpoint, load_exact, seed_everything
+from ..evaluators import write_evaluation
+from .common import add_lite_arguments, checked_args, launch_workers, load_exp, run_checkpoint
+
+# YOLOX flags that have no meaning here: refused when given, never silently ignored
+REFUSED = {
+    "trt": (False, "--trt: TensorRT evaluation is not supported by yolox-lite (CPU runtimes: tools/export_onnx.py)"),
+    "test": (False, "--test evaluates COCO test-dev; VOC has none: the test split is the default (--split val "
+                    "for the validation split)"),
+}
 
 
 def make_parser():
     parser = add_lite_arguments(yolox_eval_parser())
-    parser.add_argument("--json", default=None, help="also write mAP and per-class AP to this JSON file")
+    parser.add_argument("--split", default="test", choices=["test", "val"],
+                        help="test: exp.test_sets, the final score (default); val: exp.val_sets, where choices "
+                             "are made")
+    parser.add_argument("--json", default=None,
+                        help="also write mAP and per-class AP to this JSON file, and the judged detections beside "
+                             "it (.matches.npz) for tools/benchmark.py's bootstrap comparisons")
+    parser.add_argument("--random-weights", action="store_true",
+                        help="evaluate untrained weights on purpose (without -c and without a run checkpoint)")
     parser.description = "Evaluate a yolox-lite checkpoint (-f exps/<name>.py -c ckpt) with VOC mAP"
     return parser
 
 
-def evaluate_checkpoint(exp, ckpt_path, device="cpu", batch_size=8, fp16=False, fuse=False):
-    """Load ``ckpt_path`` into ``exp``'s model and return (model info line, VOCEvaluator after its run)."""
+def evaluate_checkpoint(exp, ckpt_path, device="cpu", batch_size=8, fp16=False, fuse=False, split="test",
+                        legacy=False):
+    """Load ``ckpt_path`` (None: the model's initial weights) into ``exp``'s model and score it on ``split``.
+    Returns (model info line, ``VOCResult`` on the main process, printable summary)."""
     model = exp.get_model()
     info = get_model_info(model, exp.test_size)
     if ckpt_path is not None:
@@ -26,14 +44,36 @@ def evaluate_checkpoint(exp, ckpt_path, device="cpu", batch_size=8, fp16=False, 
     model.to(device).eval()
     if fuse:
         model = fuse_model(model)
-    evaluator = exp.get_evaluator(batch_size, get_world_size() > 1)
+    evaluator = exp.get_evaluator(batch_size, get_world_size() > 1, legacy=legacy, split=split)
     _, _, summary = evaluator.evaluate(model, get_world_size() > 1, fp16)
-    return info, evaluator, summary
+    return info, getattr(evaluator, "result", None), summary
+
+
+def measure_speed(exp, ckpt_path, device, batch_size, split, legacy=False):
+    """YOLOX's ``--speed``: milliseconds per image of the forward pass and of the NMS, over the split's images."""
+    model = exp.get_model()
+    if ckpt_path is not None:
+        load_exact(model, load_checkpoint(ckpt_path)["model"], ckpt_path)
+    model.to(device).eval()
+    loader = exp.get_eval_loader(batch_size, False, legacy=legacy, split=split)
+    forward = nms = 0.0
+    images = 0
+    with torch.no_grad():
+        for batch, _, _, _ in loader:
+            start = time.perf_counter()
+            outputs = model(batch.to(device))
+            middle = time.perf_counter()
+            postprocess(outputs, exp.num_classes, exp.test_conf, exp.nmsthre)
+            forward, nms = forward + middle - start, nms + time.perf_counter() - middle
+            images += len(batch)
+    return 1000 * forward / images, 1000 * nms / images, images
 
 
 @exits_cleanly_on_bad_input
 def eval_worker(args):
     exp = load_exp(args.exp_file, args.opts, args.protocol)
+    if args.seed is not None:
+        seed_everything(args.seed)
     if args.lenient:
         exp.data_strict = False
     if args.conf is not None:
@@ -42,22 +82,32 @@ def eval_worker(args):
         exp.nmsthre = args.nms
     if args.tsize is not None:
         exp.test_size = (args.tsize, args.tsize)
-    if args.ckpt is None:
-        logger.warning("no -c checkpoint given: evaluating randomly initialised weights")
+    ckpt = args.ckpt
+    if ckpt is None and not args.random_weights:
+        ckpt = run_checkpoint(exp, args.experiment_name)
+    if ckpt is None:
+        logger.warning("--random-weights: evaluating untrained weights")
     device = torch.device("cuda", torch.cuda.current_device()) if args.device == "cuda" else "cpu"
-    info, evaluator, summary = evaluate_checkpoint(exp, args.ckpt, device, args.batch_size, args.fp16, args.fuse)
+    if args.speed:
+        forward_ms, nms_ms, images = measure_speed(exp, ckpt, device, args.batch_size, args.split, args.legacy)
+        if is_main_process():
+            print(f"{exp.exp_name} at {exp.test_size[0]}x{exp.test_size[1]}, batch {args.batch_size}, {images} "
+                  f"{args.split} images: forward {forward_ms:.2f} ms/image, NMS {nms_ms:.2f} ms/image")
+        return
+    info, result, summary = evaluate_checkpoint(exp, ckpt, device, args.batch_size, args.fp16, args.fuse,
+                                                args.split, args.legacy)
     if is_main_process():
-        print(f"{exp.exp_name}: {info} at {exp.test_size[0]}x{exp.test_size[1]}")
+        print(f"{exp.exp_name}: {info} at {exp.test_size[0]}x{exp.test_size[1]}, {args.split} split "
+              f"({len(result.image_ids)} images), checkpoint {ckpt}")
         print(summary)
         if args.json:
-            result = evaluator.result
-            atomic_write_text(args.json, json.dumps({
-                "exp": exp.exp_name, "ckpt": args.ckpt, "mAP50": 100 * result.map50,
-                "mAP50_95": 100 * result.map50_95,
-                "per_class_AP50": {k: 100 * v for k, v in result.per_class_ap50.items()}}, indent=2))
+            write_evaluation(args.json, result, exp=exp.exp_name, ckpt=ckpt, split=args.split,
+                             image_sets=exp.eval_sets(args.split), test_size=list(exp.test_size))
 
 
 @exits_cleanly_on_bad_input
 def main(argv=None):
-    args = checked_args(make_parser(), argv)
+    args = checked_args(make_parser(), argv, REFUSED)
+    if args.random_weights and args.ckpt:
+        raise ConfigError("give -c or --random-weights, not both")
     launch_workers(eval_worker, args, args.devices or 1)

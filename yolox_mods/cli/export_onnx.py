@@ -4,15 +4,21 @@ import argparse
 import numpy as np
 import torch
 
-from ..core import load_checkpoint, load_exact
+from ..common import ConfigError, DataError, exits_cleanly_on_bad_input, load_checkpoint, load_exact
 from ..export import export_onnx, onnx_session
-from .common import exits_cleanly_on_bad_input, load_exp
+from .common import load_exp, run_checkpoint
 
 
 def make_parser():
     parser = argparse.ArgumentParser(description="Export a yolox-lite exp to ONNX")
     parser.add_argument("-f", "--exp_file", required=True)
-    parser.add_argument("-c", "--ckpt", default=None, help="checkpoint (default: random weights)")
+    parser.add_argument("-c", "--ckpt", default=None,
+                        help="checkpoint (default: the run's latest_ckpt.pth under output_dir/<exp>/)")
+    parser.add_argument("--random-weights", action="store_true",
+                        help="export untrained weights on purpose (latency needs no training)")
+    parser.add_argument("--rtol", type=float, default=1e-3,
+                        help="fail unless |onnx - torch| <= atol + rtol * |torch| for every output")
+    parser.add_argument("--atol", type=float, default=1e-4)
     parser.add_argument("--output-name", default=None, help="default: <exp>.onnx")
     parser.add_argument("--tsize", type=int, default=None, help="square input size (default: exp.test_size)")
     parser.add_argument("--opset", type=int, default=13)
@@ -26,10 +32,13 @@ def make_parser():
 @exits_cleanly_on_bad_input
 def main(argv=None):
     args = make_parser().parse_args(argv)
+    if args.random_weights and args.ckpt:
+        raise ConfigError("give -c or --random-weights, not both")
     exp = load_exp(args.exp_file, args.opts)
     model = exp.get_model().eval()
-    if args.ckpt:
-        load_exact(model, load_checkpoint(args.ckpt)["model"], args.ckpt)
+    ckpt = args.ckpt if args.ckpt or args.random_weights else run_checkpoint(exp)
+    if ckpt:
+        load_exact(model, load_checkpoint(ckpt)["model"], ckpt)
     size = (args.tsize, args.tsize) if args.tsize else tuple(exp.test_size)
     path = args.output_name or f"{exp.exp_name}.onnx"
     export_onnx(model, path, size, args.opset, args.decode_in_inference, merge_mixconv=not args.keep_mixconv)
@@ -37,4 +46,10 @@ def main(argv=None):
     with torch.no_grad():
         expected = model(image).numpy()
     got = onnx_session(path).run(None, {"images": image.numpy()})[0]
-    print(f"wrote {path}; max |onnxruntime - torch| = {np.abs(got - expected).max():.2e}")
+    difference = np.abs(got - expected)
+    worst = float((difference - args.rtol * np.abs(expected)).max())
+    if worst > args.atol:
+        raise DataError(f"{path}: ONNX Runtime differs from PyTorch by up to {difference.max():.2e} (beyond "
+                        f"atol {args.atol} + rtol {args.rtol} x |torch|); the export is not faithful")
+    print(f"wrote {path} ({'weights ' + ckpt if ckpt else 'untrained weights'}); max |onnxruntime - torch| = "
+          f"{difference.max():.2e}, within atol {args.atol} + rtol {args.rtol} x |torch|")

@@ -3,7 +3,7 @@ import argparse
 import json
 import os
 
-from ..plotting import plt, save_figure
+from ..common.plotting import plt, save_figure
 
 X_LABELS = {"minutes": "training minutes (wall-clock, continued over resumes)", "epoch": "epoch"}
 

@@ -2,8 +2,15 @@
 import torch
 from yolox.tools.train import make_parser as yolox_train_parser
 
-from ..exp import seed_everything
-from .common import add_lite_arguments, checked_args, exits_cleanly_on_bad_input, launch_workers, load_exp
+from ..common import exits_cleanly_on_bad_input, seed_everything
+from .common import add_lite_arguments, checked_args, launch_workers, load_exp
+
+
+# YOLOX flags that have no meaning here: refused when given, never silently ignored
+REFUSED = {
+    "occupy": (False, "-o/--occupy pre-allocates GPU memory in YOLOX; yolox-lite does not support it"),
+    "logger": ("tensorboard", "-l: yolox-lite logs to tensorboard only (the default); wandb is not supported"),
+}
 
 
 def make_parser():
@@ -32,6 +39,6 @@ def train_worker(args):
 
 @exits_cleanly_on_bad_input
 def main(argv=None):
-    args = checked_args(make_parser(), argv)
+    args = checked_args(make_parser(), argv, REFUSED)
     prepare_exp(args)  # fail on a bad exp or override here, before any process starts
     launch_workers(train_worker, args, args.devices or (torch.cuda.device_count() if args.device == "cuda" else 1))

@@ -10,15 +10,17 @@ from yolox.core import launch as yolox_launch
 from yolox.core.launch import _find_free_port
 from yolox.utils import dist as yolox_dist
 
+from ..common.errors import ConfigError
+
 
 def resolve_device(device: str) -> str:
     """"auto" is CUDA when available, else CPU; asking for CUDA without it is an error."""
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for but no CUDA device is available")
+        raise ConfigError("--device cuda was asked for but no CUDA device is available")
     if device not in ("cpu", "cuda"):
-        raise ValueError(f"--device must be auto, cpu or cuda, got {device!r}")
+        raise ConfigError(f"--device must be auto, cpu or cuda, got {device!r}")
     return device
 
 
@@ -35,7 +37,7 @@ def launch(main_func: Callable, num_processes: int, device: str, num_machines: i
         return
     if dist_url in (None, "auto"):
         if num_machines != 1:
-            raise ValueError("multi-machine CPU training needs an explicit --dist-url")
+            raise ConfigError("multi-machine CPU training needs an explicit --dist-url")
         dist_url = f"tcp://127.0.0.1:{_find_free_port()}"
     mp.start_processes(_cpu_worker, nprocs=num_processes, start_method="spawn",
                        args=(main_func, world_size, num_processes, machine_rank, backend or "gloo", dist_url, args))

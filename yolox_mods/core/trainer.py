@@ -11,14 +11,11 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.tensorboard import SummaryWriter
 from yolox.core import Trainer
 from yolox.data import DataPrefetcher
-from yolox.utils import ModelEMA, get_model_info, is_parallel
+from yolox.utils import ModelEMA, adjust_status, get_model_info, is_parallel
 from yolox.utils.allreduce_norm import get_async_norm_states
 
-from .checkpoint import atomic_save, atomic_write_text, load_checkpoint, load_exact, load_matching
-
-
-class NonFiniteLossError(RuntimeError):
-    """Training produced a NaN/Inf loss; the message names where and the last good checkpoint."""
+from ..common.errors import ConfigError, NonFiniteLossError
+from ..common.io import atomic_save, atomic_write_text, load_checkpoint, load_exact, load_matching
 
 
 class LoaderIterator:
@@ -50,7 +47,7 @@ class LiteTrainer(Trainer):
         super().__init__(exp, args)
         self.device = torch.device(args.device, self.local_rank) if args.device == "cuda" else torch.device("cpu")
         if args.fp16 and self.device.type != "cuda":
-            raise ValueError("--fp16 needs a CUDA device")
+            raise ConfigError("--fp16 needs a CUDA device")
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=args.fp16)
         self.start_iter = 0
         self.resumed_ema = None
@@ -92,11 +89,12 @@ class LiteTrainer(Trainer):
             if self.resumed_ema is not None:
                 self.ema_model.ema.load_state_dict(self.resumed_ema)
         self.model = model
+        # the learning curve and best_ckpt.pth are chosen on val; test is scored once, in after_train
         self.evaluator = self.exp.get_evaluator(batch_size=self.args.batch_size,
-                                                is_distributed=self.is_distributed)
+                                                is_distributed=self.is_distributed, split="val")
         if self.rank == 0:
             if self.args.logger != "tensorboard":
-                raise ValueError("yolox-lite logs to tensorboard only (-l tensorboard)")
+                raise ConfigError("yolox-lite logs to tensorboard only (-l tensorboard)")
             self.tblogger = SummaryWriter(os.path.join(self.file_name, "tensorboard"))
         logger.info("Training start on {} ({} iterations per epoch, {} memory format)...", self.device,
                     self.max_iter, "channels_last" if self.exp.channels_last else "contiguous")
@@ -227,6 +225,8 @@ class LiteTrainer(Trainer):
 
     def after_train(self):
         super().after_train()
+        if self.exp.test_at_end:
+            self.evaluate_on_test()
         if self.rank == 0:
             # this process's training speed, for benchmarks: iterations only, without evaluation or start-up
             stats = {"images": self.images_seen, "iter_seconds": round(self.iter_seconds, 2),
@@ -234,6 +234,24 @@ class LiteTrainer(Trainer):
                      "world_size": dist.get_world_size() if self.is_distributed else 1,
                      "best_ap50_95": self.best_ap}
             atomic_write_text(os.path.join(self.file_name, "train_stats.json"), json.dumps(stats, indent=2))
+
+    def evaluate_on_test(self):
+        """The run's headline: the last epoch's evaluated (EMA) weights scored once on ``test_sets``, written to
+        ``test_eval.json`` (and its ``.matches.npz`` for paired bootstrap comparisons)."""
+        from ..evaluators import write_evaluation
+
+        model = self.ema_model.ema if self.use_model_ema else self.model
+        model = model.module if is_parallel(model) else model
+        evaluator = self.exp.get_evaluator(batch_size=self.args.batch_size, is_distributed=self.is_distributed,
+                                           split="test")
+        with adjust_status(model, training=False):
+            _, _, summary = evaluator.evaluate(model, self.is_distributed)
+        if self.rank == 0:
+            path = os.path.join(self.file_name, "test_eval.json")
+            write_evaluation(path, evaluator.result, exp=self.exp.exp_name,
+                             ckpt=os.path.join(self.file_name, "latest_ckpt.pth"), split="test",
+                             image_sets=self.exp.test_sets, epoch=self.max_epoch, seed=self.exp.seed)
+            logger.info("test split, last epoch (EMA weights):\n{}\nwritten to {}", summary, path)
 
     # ------------------------------------------------------------------ checkpoints
     def save_ckpt(self, ckpt_name, update_best_ckpt=False, next_iter=None):

@@ -38,15 +38,16 @@ def annotation_xml(image_id: str, width: int, height: int, objects) -> str:
 
 def make_synthetic_voc(dest: str, num_trainval: int = 64, num_test: int = 16, image_size: int = 160,
                        max_objects: int = 3, seed: int = 0,
-                       class_names: Sequence[str] = tuple(SYNTHETIC_CLASSES)) -> str:
-    """Write DEST/VOCdevkit/VOC2007 and return the VOCdevkit path (YOLOX's ``data_dir``)."""
+                       class_names: Sequence[str] = tuple(SYNTHETIC_CLASSES), num_val: int = 8) -> str:
+    """Write DEST/VOCdevkit/VOC2007 with trainval, test and val image sets (val drawn last, so the other two do
+    not depend on its size) and return the VOCdevkit path (YOLOX's ``data_dir``)."""
     rng = np.random.default_rng(seed)
     root = os.path.join(dest, "VOCdevkit", "VOC2007")
     for sub in ("JPEGImages", "Annotations", os.path.join("ImageSets", "Main")):
         os.makedirs(os.path.join(root, sub), exist_ok=True)
-    splits = {"trainval": [], "test": []}
-    for index in range(num_trainval + num_test):
-        split = "trainval" if index < num_trainval else "test"
+    splits = {"trainval": [], "test": [], "val": []}
+    for index in range(num_trainval + num_test + num_val):
+        split = "trainval" if index < num_trainval else "test" if index < num_trainval + num_test else "val"
         image_id = f"{index:06d}"
         height = int(rng.integers(image_size * 3 // 4, image_size + 1))
         width = image_size

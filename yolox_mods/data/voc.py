@@ -11,8 +11,8 @@ from yolox.data.datasets import VOCDetection
 from yolox.data.datasets.datasets_wrapper import Dataset
 from yolox.data.datasets.voc_classes import VOC_CLASSES
 
-from .errors import DataError
-from .images import read_image
+from ..common.errors import DataError
+from ..common.images import read_image
 
 ImageSet = Tuple[str, str]  # (year, name), YOLOX's convention: ("2007", "trainval")
 

@@ -5,6 +5,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 import torch.nn as nn
 
 from ..blocks import create_conv
+from ..common.errors import ConfigError
 from ..blocks.factory import as_kernel
 
 def _stage(stage: str, index: str) -> str:
@@ -45,11 +46,11 @@ BlockSpec = Tuple[str, Union[int, Sequence[int]]]
 def find_place(model: nn.Module, place: str) -> List[str]:
     """Names of the modules of ``model`` at ``place``; an unknown place or one matching nothing is an error."""
     if place not in PLACES:
-        raise ValueError(f"unknown place {place!r}; choose from {sorted(PLACES)}")
+        raise ConfigError(f"unknown place {place!r}; choose from {sorted(PLACES)}")
     pattern = re.compile(PLACES[place] + r"$")
     names = [name for name, _ in model.named_modules() if pattern.match(name)]
     if not names:
-        raise ValueError(f"place {place!r} matches no module of {type(model).__name__}")
+        raise ConfigError(f"place {place!r} matches no module of {type(model).__name__}")
     return names
 
 
@@ -57,7 +58,7 @@ def conv_geometry(module: nn.Module) -> Tuple[int, int, int]:
     """(in_channels, out_channels, stride) of a conv block: first conv's input, last conv's output."""
     convs = [m for m in module.modules() if isinstance(m, nn.Conv2d)]
     if not convs:
-        raise ValueError(f"{type(module).__name__} has no convolution to replace")
+        raise ConfigError(f"{type(module).__name__} has no convolution to replace")
     stride = max(conv.stride[0] for conv in convs)
     return convs[0].in_channels, convs[-1].out_channels, stride
 

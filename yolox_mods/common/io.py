@@ -1,4 +1,4 @@
-"""Checkpoints that are written atomically, read with clear errors, and loaded shape-matched."""
+"""Artefacts written atomically, and checkpoints read with clear errors and loaded shape-matched."""
 import contextlib
 import os
 import pickle
@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Mapping
 import torch
 import torch.nn as nn
 
-from ..data.errors import CheckpointError, WriteError
+from .errors import CheckpointError, WriteError
 
 
 @contextlib.contextmanager
@@ -53,6 +53,12 @@ def atomic_write_text(path: str, text: str) -> None:
     """Write a text artefact (results JSON/markdown) through ``atomic_open``."""
     with atomic_open(path, "w") as file:
         file.write(text)
+
+
+def atomic_write_bytes(path: str, data: bytes) -> None:
+    """Write a binary artefact (an .npz, an image) through ``atomic_open``."""
+    with atomic_open(path, "wb") as file:
+        file.write(data)
 
 
 def load_checkpoint(path: str, map_location="cpu") -> Dict[str, Any]:

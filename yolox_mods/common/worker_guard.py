@@ -11,7 +11,6 @@ from typing import Optional, Sequence
 
 import torch
 from torch.utils.data import DataLoader, get_worker_info
-from yolox.data import DataLoader as YoloxDataLoader
 
 from .errors import DataError
 
@@ -136,7 +135,3 @@ class GuardedLoaderMixin:
 
 class GuardedDataLoader(GuardedLoaderMixin, DataLoader):
     """``torch.utils.data.DataLoader`` with worker failures named (see ``GuardedLoaderMixin``)."""
-
-
-class GuardedYoloxLoader(GuardedLoaderMixin, YoloxDataLoader):
-    """YOLOX's loader (``close_mosaic``) with worker failures named (see ``GuardedLoaderMixin``)."""

@@ -1,7 +1,23 @@
-"""Mean and spread over seeds, and the rule both halves compare by: a difference no larger than the seed spread
-of either side is reported as no difference."""
+"""Seeding, mean and spread over seeds, and the rule both halves compare by: a difference no larger than the seed
+spread of either side is reported as no difference."""
+import random
 import statistics
 from typing import Optional, Sequence
+
+import numpy as np
+import torch
+
+
+def seed_everything(seed: int) -> None:
+    """Python, NumPy and torch generators: YOLOX's augmentations and the classifier's draw from all three."""
+    random.seed(seed)
+    np.random.seed(seed % 2 ** 32)
+    torch.manual_seed(seed)
+
+
+def seed_worker(base_seed: int, worker_id: int) -> None:
+    """Loader worker seeding that repeats across runs (YOLOX's ``worker_init_reset_seed`` draws from uuid4)."""
+    seed_everything(base_seed + worker_id)
 
 
 def seed_stats(values: Sequence[float]) -> dict:

@@ -4,7 +4,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
 
-from .core import atomic_open  # noqa: E402
+from .io import atomic_open  # noqa: E402
 
 
 def save_figure(figure, path: str, dpi: int = 110) -> None:

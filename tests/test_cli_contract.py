@@ -1,0 +1,67 @@
+"""Every flag a tool parses works or is refused with one line; no checkpoint means an error, not random weights."""
+import os
+
+import numpy as np
+import pytest
+
+from yolox_mods.cli import eval as eval_cli
+from yolox_mods.cli import export_onnx as export_cli
+from yolox_mods.cli import train as train_cli
+
+
+def error_line(capfd, main, argv):
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    lines = capfd.readouterr().err.strip().splitlines()
+    return lines[-1]
+
+
+@pytest.mark.parametrize("main, argv, message", [
+    (eval_cli.main, ["-f", "exps/final_nano.py", "--trt"], "error: --trt: TensorRT evaluation is not supported"),
+    (eval_cli.main, ["-f", "exps/final_nano.py", "--test"], "error: --test evaluates COCO test-dev; VOC has none"),
+    (train_cli.main, ["-f", "exps/final_nano.py", "-o"], "error: -o/--occupy pre-allocates GPU memory"),
+    (train_cli.main, ["-f", "exps/final_nano.py", "-l", "wandb"], "error: -l: yolox-lite logs to tensorboard only"),
+    (eval_cli.main, ["-n", "final_nanoo"], "error: -n final_nanoo: no exp of that name; choose from dark2fpn_nano"),
+    (eval_cli.main, ["-n", "ghost_nano", "-f", "exps/final_nano.py"], "error: -f exps/final_nano.py and -n "
+                                                                      "ghost_nano name different exps"),
+    (eval_cli.main, ["-n", "ghost_nano", "--random-weights", "-c", "x.pth"], "error: give -c or --random-weights"),
+    (train_cli.main, [], "error: give an exp file with -f exps/<name>.py or its name with -n <name>"),
+])
+def test_refused_before_anything_runs(capfd, main, argv, message):
+    assert error_line(capfd, main, argv).startswith(message)
+
+
+def test_no_checkpoint_is_an_error_naming_where_it_looked(capfd, tmp_path):
+    expected = os.path.join(str(tmp_path), "ghost_nano", "latest_ckpt.pth")
+    line = error_line(capfd, eval_cli.main, ["-n", "ghost_nano", "--device", "cpu", "output_dir", str(tmp_path)])
+    assert line == (f"error: no -c checkpoint given and no run checkpoint at {expected}; give -c CKPT "
+                    "(or --random-weights to use untrained weights on purpose)")
+    line = error_line(capfd, export_cli.main, ["-f", "exps/ghost_nano.py", "output_dir", str(tmp_path)])
+    assert line.startswith(f"error: no -c checkpoint given and no run checkpoint at {expected}")
+
+
+@pytest.mark.parametrize("decode", [False, True])
+def test_export_checks_onnx_against_torch(capfd, tmp_path, decode):
+    path = str(tmp_path / "m.onnx")
+    argv = ["-f", "exps/mdconv_nano.py", "--random-weights", "--tsize", "64", "--output-name", path]
+    export_cli.main(argv + (["--decode_in_inference"] if decode else []))
+    assert "within atol 0.0001 + rtol 0.001 x |torch|" in capfd.readouterr().out
+
+
+def test_export_fails_when_onnx_disagrees(capfd, tmp_path, monkeypatch):
+    real_session = export_cli.onnx_session
+
+    class Skewed:
+        def __init__(self, path):
+            self.session = real_session(path)
+
+        def run(self, names, feeds):
+            return [out * 1.01 + 0.01 for out in self.session.run(names, feeds)]
+
+    monkeypatch.setattr(export_cli, "onnx_session", Skewed)
+    path = str(tmp_path / "m.onnx")
+    line = error_line(capfd, export_cli.main, ["-f", "exps/yolox_voc_nano.py", "--random-weights", "--tsize", "64",
+                                               "--output-name", path])
+    assert line.startswith(f"error: {path}: ONNX Runtime differs from PyTorch by up to")
+    assert np.isfinite(float(line.split("up to ")[1].split(" ")[0]))
