@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -61,7 +62,37 @@ def test_evaluations_of_two_seeds_give_mean_and_range(tmp_path):
     table = write_report(list(results.values()), str(tmp_path / "out"))
     assert "16.00 (14.00-18.00, n=2)" in table and "| 10.00 " in table
     assert "+6.00 (one run: spread not measured)" in table  # stock has one run
-    assert os.path.getsize(tmp_path / "out" / "variants.png") > 1000
+    from PIL import Image
+
+    with Image.open(tmp_path / "out" / "variants.png") as png:
+        assert png.format == "PNG" and png.size == (1210, 462)  # 11 x 4.2 inches at 110 dpi
+
+
+def test_evaluations_with_judged_detections_get_a_bootstrap_interval(tmp_path):
+    from tests.test_voc_map import CLASSES, random_case
+    from yolox_mods.benchmark import VariantResult, add_evaluations, read_evaluations, write_report
+    from yolox_mods.evaluators import evaluate_voc, write_evaluation
+
+    records, noisy = random_case(7, images=60)
+    perfect = {i: (r.boxes, np.linspace(1, 0.5, len(r.boxes)), r.labels) for i, r in enumerate(records)}
+    paths = []
+    for name, exp, detections in (("s0", "stock", noisy), ("s1", "stock", noisy), ("f0", "final", perfect),
+                                  ("f1", "final", perfect)):
+        path = str(tmp_path / f"{name}.json")
+        write_evaluation(path, evaluate_voc(records, detections, CLASSES), exp=exp, split="test")
+        paths.append(path)
+    results = {name: VariantResult(name, 0.9, 1.0, {"onnx@416": 6.0}, {"onnx@416": 1.0})
+               for name in ("stock", "final")}
+    add_evaluations(results, read_evaluations(paths, list(results)), draws=200)
+    low, high = results["final"].map50_interval
+    assert 0 < low <= results["final"].map50 - results["stock"].map50 <= high
+    table = write_report(list(results.values()), str(tmp_path / "out"))
+    assert "(difference: beyond seed spread, CI excludes 0)" in table
+
+    val = tmp_path / "val.json"
+    val.write_text(json.dumps({**json.loads(open(paths[0]).read()), "split": "val"}))
+    with pytest.raises(ValueError, match="val.json: scored on .*val.*compare one split only"):
+        read_evaluations([paths[0], str(val)], ["stock"])
 
 
 def test_a_bad_evaluation_file_is_named_before_measuring(tmp_path):

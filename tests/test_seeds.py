@@ -16,3 +16,12 @@ def test_versus_uses_the_larger_spread_and_refuses_single_runs():
     assert versus([10.0, 14.0], [9.0, 10.0], 1) == "+2.5 (within seed spread: no difference)"
     assert versus([18.0], [10.0], 1) == "+8.0 (one run: spread not measured)"
     assert versus([9.0, 9.2], [10.0, 10.1], 2) == "-0.95 (beyond seed spread)"
+
+
+def test_versus_with_a_bootstrap_interval_needs_both_to_call_a_difference():
+    assert versus([0.17, 0.19], [0.10, 0.12], 2, 100, interval=(0.03, 0.11)) == (
+        "+7.00, 95% CI [+3.00, +11.00] (difference: beyond seed spread, CI excludes 0)")
+    assert versus([0.17, 0.19], [0.10, 0.12], 2, 100, interval=(-0.01, 0.15)) == (
+        "+7.00, 95% CI [-1.00, +15.00] (no difference shown: beyond seed spread, CI includes 0)")
+    assert versus([18.0], [10.0], 1, interval=(2.0, 14.0)) == (
+        "+8.0, 95% CI [+2.0, +14.0] (no difference shown: one run: spread not measured, CI excludes 0)")

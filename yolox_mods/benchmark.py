@@ -5,7 +5,7 @@ import statistics
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from tabulate import tabulate
@@ -13,8 +13,9 @@ from tqdm import tqdm
 
 from .common.errors import DataError
 from .common.io import atomic_write_text
-from .export import export_onnx, onnx_session
 from .common.seeds import versus
+from .evaluators import load_matches, paired_bootstrap
+from .export import export_onnx, onnx_session
 
 
 @dataclass
@@ -29,6 +30,8 @@ class VariantResult:
     map50_95: Optional[float] = None
     per_class_ap50: Dict[str, float] = field(default_factory=dict)
     map50_runs: List[float] = field(default_factory=list)          # one per evaluated run (seed), when several
+    # paired bootstrap 95% interval of this exp's mean mAP50 minus the reference exp's, on the same test images
+    map50_interval: Optional[Tuple[float, float]] = None
 
 
 def model_size(model: torch.nn.Module, size: int = 416):
@@ -103,9 +106,12 @@ def measure_variants(models: Dict[str, torch.nn.Module], sizes: Sequence[int], r
 
 
 def read_evaluations(paths: Sequence[str], exps: Sequence[str]) -> Dict[str, List[dict]]:
-    """``tools/eval.py --json`` files grouped by exp; a file that is not one, or names an exp outside ``exps``,
-    raises ValueError naming it (before any long measurement starts)."""
+    """``tools/eval.py --json`` files (or a run's ``test_eval.json``) grouped by exp, each with its judged
+    detections under ``"matched"`` when its ``.matches.npz`` is beside it. A file that is not one, names an exp
+    outside ``exps``, or was scored on another split than the others raises ``DataError`` naming it (before any
+    long measurement starts): numbers from different test images are never compared."""
     runs: Dict[str, List[dict]] = {}
+    splits = {}
     for path in paths:
         try:
             with open(path) as file:
@@ -116,13 +122,23 @@ def read_evaluations(paths: Sequence[str], exps: Sequence[str]) -> Dict[str, Lis
             raise DataError(f"{path}: not a tools/eval.py --json result ({error!r})") from error
         if exp not in exps:
             raise DataError(f"{path}: exp {exp!r} is not one of the benchmarked exps ({', '.join(exps)})")
+        split = (record.get("split"), str(record.get("image_sets")), record.get("images"))
+        splits.setdefault(split, path)
+        if len(splits) > 1:
+            first = next(iter(splits.items()))
+            raise DataError(f"{path}: scored on {split}, but {first[1]} on {first[0]}; compare one split only")
+        if record.get("matches"):
+            record["matched"] = load_matches(os.path.join(os.path.dirname(path), record["matches"]))
         runs.setdefault(exp, []).append(record)
     return runs
 
 
-def add_evaluations(results: Dict[str, VariantResult], runs: Dict[str, List[dict]]) -> None:
+def add_evaluations(results: Dict[str, VariantResult], runs: Dict[str, List[dict]], draws: int = 1000) -> None:
     """Fill mAP from evaluations of runs trained outside the benchmark (training every exp inside it takes hours
-    on CPU): several runs of one exp (seeds) give the mean, and each run's mAP50 is kept in ``map50_runs``."""
+    on CPU): several runs of one exp (seeds) give the mean, and each run's mAP50 is kept in ``map50_runs``. When
+    every run of an exp and of the reference (the first of ``results``) has its judged detections, the paired
+    bootstrap interval of the difference goes in ``map50_interval``."""
+    reference = next(iter(results))
     for exp, records in runs.items():
         result = results[exp]
         result.map50_runs = [record["mAP50"] / 100 for record in records]
@@ -130,6 +146,13 @@ def add_evaluations(results: Dict[str, VariantResult], runs: Dict[str, List[dict
         result.map50_95 = statistics.mean(record["mAP50_95"] / 100 for record in records)
         result.per_class_ap50 = {name: statistics.mean(record["per_class_AP50"][name] / 100 for record in records)
                                  for name in records[0]["per_class_AP50"]}
+    if reference not in runs or not all("matched" in r for r in runs[reference]):
+        return
+    for exp, records in runs.items():
+        if exp != reference and all("matched" in r for r in records):
+            interval = paired_bootstrap([r["matched"] for r in records], [r["matched"] for r in runs[reference]],
+                                        draws=draws)
+            results[exp].map50_interval = (interval.low, interval.high)
 
 
 def write_report(results: Sequence[VariantResult], output_dir: str, header: str = "") -> str:
@@ -146,7 +169,8 @@ def write_report(results: Sequence[VariantResult], output_dir: str, header: str 
                 format_map50(r),
                 f"{100 * r.map50_95:.2f}" if r.map50_95 is not None else "-"]
         if compare:
-            row.append(versus(r.map50_runs or [r.map50], reference.map50_runs or [reference.map50], 2, 100)
+            row.append(versus(r.map50_runs or [r.map50], reference.map50_runs or [reference.map50], 2, 100,
+                              interval=r.map50_interval)
                        if r is not reference and r.map50 is not None else "-")
         rows.append(row)
     headers = ["exp", "params (M)", "GFLOPs@416"] + [f"{s} ms (x stock)" for s in settings] + [

@@ -8,7 +8,7 @@ from .padding import get_padding
 from .shuffle import ChannelShuffle, GroupPointwiseConv, ShuffleUnit, channel_shuffle, equal_splits
 
 __all__ = [
-    "ACTIVATIONS", "CONV_BLOCKS", "ChannelShuffle", "ConvBnAct", "DepthwiseConv", "DepthwiseSeparableConv", "GhostBottleneck",
-    "GhostModule", "GroupPointwiseConv", "MixConv", "ShuffleUnit", "channel_shuffle", "create_act", "create_conv",
+    "ACTIVATIONS", "CONV_BLOCKS", "ChannelShuffle", "ConvBnAct", "DepthwiseConv", "DepthwiseSeparableConv",
+    "GhostBottleneck", "GhostModule", "GroupPointwiseConv", "MixConv", "ShuffleUnit", "channel_shuffle", "create_act", "create_conv",
     "create_depthwise", "equal_splits", "get_padding", "merge_mixconvs", "merged_depthwise", "split_channels",
 ]

@@ -2,7 +2,7 @@
 spread of either side is reported as no difference."""
 import random
 import statistics
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -26,16 +26,28 @@ def seed_stats(values: Sequence[float]) -> dict:
             "spread": max(values) - min(values), "runs": len(values)}
 
 
-def versus(candidate: Sequence[float], reference: Sequence[float], digits: int = 4,
-           scale: float = 1.0) -> Optional[str]:
-    """"+0.0123 (beyond seed spread)", "... (within seed spread: no difference)", or "... (one run: spread not
-    measured)" for ``candidate``'s mean minus ``reference``'s; ``scale`` multiplies the printed difference."""
+def versus(candidate: Sequence[float], reference: Sequence[float], digits: int = 4, scale: float = 1.0,
+           interval: Optional[Tuple[float, float]] = None) -> str:
+    """``candidate``'s mean minus ``reference``'s with a verdict: "+0.0123 (beyond seed spread)", "... (within seed
+    spread: no difference)", or "... (one run: spread not measured)". With ``interval`` (a bootstrap interval of
+    the same difference on the same test images) a difference is called only when the seed spread and the
+    interval both say so: "+0.0123, 95% CI [+0.0050, +0.0190] (difference: beyond seed spread, CI excludes 0)".
+    ``scale`` multiplies the printed numbers."""
     ours, theirs = seed_stats(candidate), seed_stats(reference)
     difference = ours["mean"] - theirs["mean"]
     if min(ours["runs"], theirs["runs"]) < 2:
-        verdict = "one run: spread not measured"
+        spread = "one run: spread not measured"
     elif abs(difference) <= max(ours["spread"], theirs["spread"]):
-        verdict = "within seed spread: no difference"
+        spread = "within seed spread"
     else:
-        verdict = "beyond seed spread"
-    return f"{scale * difference:+.{digits}f} ({verdict})"
+        spread = "beyond seed spread"
+    text = f"{scale * difference:+.{digits}f}"
+    if interval is None:
+        verdict = spread + (": no difference" if spread == "within seed spread" else "")
+        return f"{text} ({verdict})"
+    low, high = interval
+    excludes = low > 0 or high < 0
+    called = excludes and spread == "beyond seed spread"
+    ci = "CI excludes 0" if excludes else "CI includes 0"
+    label = "difference" if called else "no difference shown"
+    return f"{text}, 95% CI [{scale * low:+.{digits}f}, {scale * high:+.{digits}f}] ({label}: {spread}, {ci})"
