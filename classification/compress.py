@@ -13,12 +13,14 @@ skips stages that have both, and a stage killed mid-training resumes at its last
 import argparse
 import json
 import os
+import sys
 import time
 from typing import Callable, Dict, List, Optional
 
 import yaml
 
 from yolox_mods.common import ConfigError, DataError, atomic_write_text, exits_cleanly_on_bad_input
+from yolox_mods.common.cli import warn_if_cores_are_shared
 
 from .data import Split, data_or_generated, load_data
 from .decompose import decompose_groups
@@ -241,6 +243,7 @@ def make_parser():
 def main(argv=None) -> None:
     args = make_parser().parse_args(argv)
     recipe = load_recipe(args.recipe)
+    warn_if_cores_are_shared(lambda message: print(f"warning: {message}", file=sys.stderr))
     data = data_or_generated(args.data, args.output)
     train_split, val_split = load_data(data, strict=not args.lenient)
     pipeline = Pipeline(recipe, train_split, val_split, args.output)

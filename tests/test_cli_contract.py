@@ -1,5 +1,8 @@
 """Every flag a tool parses works or is refused with one line; no checkpoint means an error, not random weights."""
 import os
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -65,3 +68,29 @@ def test_export_fails_when_onnx_disagrees(capfd, tmp_path, monkeypatch):
                                                "--output-name", path])
     assert line.startswith(f"error: {path}: ONNX Runtime differs from PyTorch by up to")
     assert np.isfinite(float(line.split("up to ")[1].split(" ")[0]))
+
+
+def test_a_job_already_using_the_cores_is_named(tmp_path):
+    import psutil
+
+    from yolox_mods.common.cli import other_jobs, warn_if_cores_are_shared
+
+    # a stand-in whose command line looks like a training run, started outside this process tree (a launcher that
+    # exits at once), with a child of its own that must not be listed twice
+    job = ("import subprocess, sys, time; c = subprocess.Popen([sys.executable, '-c', 'import time; "
+           "time.sleep(60)', 'tools/train.py']); time.sleep(60)")
+    launcher = (f"import subprocess, sys; p = subprocess.Popen([sys.executable, '-c', {job!r}, 'tools/train.py']); "
+                f"open({str(tmp_path / 'pid')!r}, 'w').write(str(p.pid))")
+    subprocess.run([sys.executable, "-c", launcher], check=True)
+    pid = int((tmp_path / "pid").read_text())
+    try:
+        deadline = time.time() + 20
+        while time.time() < deadline and len(psutil.Process(pid).children()) < 1:
+            time.sleep(0.2)
+        assert [p for p, cmdline in other_jobs() if "time.sleep(60)" in cmdline] == [pid]
+        messages = []
+        warn_if_cores_are_shared(messages.append)
+        assert len(messages) == 1 and "slow each other" in messages[0]
+    finally:
+        for process in [*psutil.Process(pid).children(recursive=True), psutil.Process(pid)]:
+            process.kill()

@@ -8,6 +8,7 @@ from yolox.tools.eval import make_parser as yolox_eval_parser
 from yolox.utils import fuse_model, get_model_info, get_world_size, is_main_process, postprocess
 
 from ..common import ConfigError, exits_cleanly_on_bad_input, load_checkpoint, load_exact, seed_everything
+from ..common.cli import warn_if_cores_are_shared
 from ..evaluators import write_evaluation
 from .common import add_lite_arguments, checked_args, launch_workers, load_exp, run_checkpoint
 
@@ -110,4 +111,5 @@ def main(argv=None):
     args = checked_args(make_parser(), argv, REFUSED)
     if args.random_weights and args.ckpt:
         raise ConfigError("give -c or --random-weights, not both")
+    warn_if_cores_are_shared(logger.warning)
     launch_workers(eval_worker, args, args.devices or 1)

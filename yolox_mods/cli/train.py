@@ -1,8 +1,10 @@
 """``tools/train.py``: YOLOX's training flags plus ``--device`` and ``--lenient``; CPU, CUDA, multi-process."""
 import torch
+from loguru import logger
 from yolox.tools.train import make_parser as yolox_train_parser
 
 from ..common import exits_cleanly_on_bad_input, seed_everything
+from ..common.cli import warn_if_cores_are_shared
 from .common import add_lite_arguments, checked_args, launch_workers, load_exp
 
 
@@ -41,4 +43,5 @@ def train_worker(args):
 def main(argv=None):
     args = checked_args(make_parser(), argv, REFUSED)
     prepare_exp(args)  # fail on a bad exp or override here, before any process starts
+    warn_if_cores_are_shared(logger.warning)
     launch_workers(train_worker, args, args.devices or (torch.cuda.device_count() if args.device == "cuda" else 1))
