@@ -1,0 +1,29 @@
+"""``tools/publish_weights.py RUN_DIR --name NAME --seed N``: a run's last-epoch EMA weights into weights/ with a
+manifest entry (exp, seed, protocol, epochs, mAP, sha256, date), and its evaluation JSONs into results/runs/."""
+import argparse
+import json
+
+from ..common import exits_cleanly_on_bad_input
+from ..weights import publish
+
+
+def make_parser():
+    parser = argparse.ArgumentParser(description=__doc__.split(":")[1].strip())
+    parser.add_argument("run_dir", help="a finished run: latest_ckpt.pth and test_eval.json")
+    parser.add_argument("--name", required=True, help="file name in weights/ without .pth, e.g. final_k5_nano_s0")
+    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--protocol", default="quick")
+    parser.add_argument("--dtype", default="float16", choices=["float16", "float32"],
+                        help="float16 halves the file; check that it evaluates to the same mAP (docs/results.md)")
+    parser.add_argument("--val-eval", default=None, help="tools/eval.py --split val --json of the same weights")
+    parser.add_argument("--weights-dir", default="weights")
+    parser.add_argument("--results-dir", default="results/runs")
+    return parser
+
+
+@exits_cleanly_on_bad_input
+def main(argv=None):
+    args = make_parser().parse_args(argv)
+    entry = publish(args.run_dir, args.weights_dir, args.name, args.protocol, args.seed, args.dtype, args.val_eval,
+                    args.results_dir)
+    print(json.dumps(entry, indent=2))

@@ -1,0 +1,94 @@
+"""Published weights: a run's last-epoch EMA weights, small enough to commit, listed in ``weights/manifest.json``.
+
+Each entry records where the weights came from and what they scored, and the sha256 of the file, so that a table
+in docs/results.md can cite a file that ``tools/eval.py -c`` and ``tools/export_onnx.py -c`` load as they are.
+"""
+import datetime
+import hashlib
+import json
+import os
+import shutil
+from typing import Dict, List, Optional
+
+import torch
+
+from .common.errors import DataError
+from .common.io import atomic_save, atomic_write_text, load_checkpoint
+
+MANIFEST = "manifest.json"
+
+
+def sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_manifest(weights_dir: str) -> List[dict]:
+    path = os.path.join(weights_dir, MANIFEST)
+    if not os.path.exists(path):
+        return []
+    try:
+        with open(path) as file:
+            return json.load(file)
+    except ValueError as error:
+        raise DataError(f"{path}: not a weights manifest ({error})") from None
+
+
+def eval_record(path: str) -> dict:
+    try:
+        with open(path) as file:
+            record = json.load(file)
+        float(record["mAP50"]), float(record["mAP50_95"])
+        return record
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise DataError(f"{path}: not an evaluation JSON ({error!r})") from None
+
+
+def publish(run_dir: str, weights_dir: str, name: str, protocol: str, seed: int, dtype: str = "float16",
+            val_eval: Optional[str] = None, results_dir: Optional[str] = None) -> dict:
+    """Copy ``run_dir/latest_ckpt.pth``'s evaluated (EMA) weights to ``weights_dir/<name>.pth`` in ``dtype``
+    (no optimizer, no training copy), add or replace its manifest entry, and keep the run's ``test_eval.json``,
+    its matches and ``curve.json`` under ``results_dir/<name>/``. ``val_eval``: an evaluation of the same weights
+    on val (``tools/eval.py --split val --json``), recorded for the cheap reproduction test."""
+    checkpoint = load_checkpoint(os.path.join(run_dir, "latest_ckpt.pth"))
+    test = eval_record(os.path.join(run_dir, "test_eval.json"))
+    state = {k: (v.to(getattr(torch, dtype)) if v.is_floating_point() else v) for k, v in checkpoint["model"].items()}
+    path = os.path.join(weights_dir, name + ".pth")
+    atomic_save({"model": state, "exp_name": checkpoint.get("exp_name"), "num_classes": checkpoint.get("num_classes"),
+                 "start_epoch": checkpoint["start_epoch"]}, path)
+    entry = {"file": name + ".pth", "exp": test["exp"], "seed": seed, "protocol": protocol,
+             "epochs": checkpoint["start_epoch"], "dtype": dtype, "bytes": os.path.getsize(path),
+             "sha256": sha256(path), "date": datetime.date.today().isoformat(),
+             "test": {"images": test.get("images"), "mAP50": round(test["mAP50"], 4),
+                      "mAP50_95": round(test["mAP50_95"], 4)}}
+    if val_eval:
+        val = eval_record(val_eval)
+        entry["val"] = {"images": val.get("images"), "mAP50": round(val["mAP50"], 4),
+                        "mAP50_95": round(val["mAP50_95"], 4)}
+    entries = [e for e in read_manifest(weights_dir) if e["file"] != entry["file"]] + [entry]
+    atomic_write_text(os.path.join(weights_dir, MANIFEST), json.dumps(sorted(entries, key=lambda e: e["file"]),
+                                                                    indent=2) + "\n")
+    if results_dir:
+        target = os.path.join(results_dir, name)
+        os.makedirs(target, exist_ok=True)
+        for kept in ("test_eval.json", "test_eval.matches.npz", "curve.json", "train_stats.json"):
+            if os.path.exists(os.path.join(run_dir, kept)):
+                shutil.copyfile(os.path.join(run_dir, kept), os.path.join(target, kept))
+        if val_eval:
+            shutil.copyfile(val_eval, os.path.join(target, "val_eval.json"))
+    return entry
+
+
+def verify(weights_dir: str) -> Dict[str, str]:
+    """File name -> problem, for every manifest entry whose file is missing or whose sha256 differs."""
+    problems = {}
+    for entry in read_manifest(weights_dir):
+        path = os.path.join(weights_dir, entry["file"])
+        if not os.path.exists(path):
+            problems[entry["file"]] = "missing"
+        elif sha256(path) != entry["sha256"]:
+            problems[entry["file"]] = "sha256 differs from the manifest"
+    return problems
