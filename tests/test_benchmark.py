@@ -109,3 +109,19 @@ def test_a_bad_evaluation_file_is_named_before_measuring(tmp_path):
                              str(tmp_path / "out")], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith(f"error: {broken}: not a tools/eval.py --json result")
+
+
+def test_step_profile_splits_a_real_training_step(synthetic_voc):
+    from yolox_mods.cli.common import load_exp
+    from yolox_mods.step_profile import PHASES, profile_training_step, step_profile_table
+
+    exp = load_exp(os.path.join(ROOT, "exps", "yolox_voc_nano.py"),
+                   ["data_dir", synthetic_voc, "input_size", "(128,128)", "random_size", "None", "mosaic_prob", "0.0",
+                    "data_num_workers", "0"])
+    profile = profile_training_step(exp, batch_size=4, iterations=3, warmup=1, cache=False)
+    assert set(profile) == {*PHASES, "total"} and all(profile[p] >= 0 for p in PHASES)
+    # every image of the generated set has objects, so SimOTA ran for each of them
+    assert profile["assignment"] > 0 and profile["forward"] > 0 and profile["backward"] > 0
+    assert profile["total"] == pytest.approx(sum(profile[p] for p in PHASES))
+    table = step_profile_table({"stock": profile}, 4)
+    assert "| assignment" in table and f"{4 / profile['total']:.1f}" in table

@@ -13,6 +13,7 @@ from ..benchmark import (add_evaluations, measure_variants, onnx_time_by_op, pla
                          read_evaluations, write_report)
 from ..common import ConfigError, atomic_write_text, exits_cleanly_on_bad_input
 from ..data.synthetic import make_synthetic_voc
+from ..step_profile import profile_training_step, step_profile_table
 from . import train
 from .common import load_exp
 from .eval import evaluate_checkpoint
@@ -47,6 +48,11 @@ def make_parser():
     parser.add_argument("--train-speed", action="store_true",
                         help="training img/s of the project's trainer vs a plain loop around YOLOX's own pieces, "
                              "same settings, for the first exp (one epoch of --data-dir each, alternating)")
+    parser.add_argument("--train-profile", action="store_true",
+                        help="share of a training step per phase (data, forward, SimOTA assignment, rest of the "
+                             "loss, backward, optimizer, EMA) for every exp on --data-dir with --protocol's settings, "
+                             "written to train_profile.md")
+    parser.add_argument("--profile-iterations", type=int, default=30)
     parser.add_argument("--speed-rounds", type=int, default=2)
     parser.add_argument("--speed-size", type=int, default=256)
     parser.add_argument("--quick", action="store_true",
@@ -106,7 +112,7 @@ def main(argv=None):
         args.speed_size = 128 if args.speed_size == 256 else args.speed_size
     if args.train and args.evals:
         raise ConfigError("--train and --evals both give the mAP columns; use one")
-    if (args.train or args.train_speed) and args.data_dir is None:
+    if (args.train or args.train_speed or args.train_profile) and args.data_dir is None:
         if not args.quick:
             raise ConfigError("--train and --train-speed need --data-dir (a VOCdevkit), or --quick for generated data")
         args.data_dir = make_synthetic_voc(os.path.join(args.output, "data"), 32, 8, 128)
@@ -142,5 +148,16 @@ def main(argv=None):
                    f"{speed['iterations']} iterations per round): our trainer / plain YOLOX loop = "
                    + ", ".join(f"{r['ours_img_per_s']:.1f} / {r['plain_img_per_s']:.1f} img/s ({r['ratio']:.2f}x)"
                                for r in speed["rounds"]) + ".")
+    if args.train_profile:
+        profiles = {}
+        for exp_file in exp_files:
+            exp = load_exp(exp_file, ["data_dir", args.data_dir, "seed", str(args.seed)], args.protocol)
+            profiles[exp.exp_name] = profile_training_step(exp, args.batch_size, args.profile_iterations)
+        table = step_profile_table(profiles, args.batch_size)
+        atomic_write_text(os.path.join(args.output, "train_profile.md"),
+                          f"Training step by phase ({started}, protocol {args.protocol!r}, batch {args.batch_size}, "
+                          f"{args.profile_iterations} iterations after 5 warm-up, data {args.data_dir}).\n\n"
+                          f"{table}\n")
+        print(table)
     print(header)
     print(write_report(list(results.values()), args.output, header))
