@@ -69,6 +69,9 @@ class LiteExp(Exp):
         # train in NHWC memory layout: on this CPU a training step is 1.27x faster for stock nano and 1.64x for
         # final_nano, whose large depthwise kernels gain most (docs/results.md)
         self.channels_last = True
+        # torch.compile the backbone and the head's conv towers (eager on failure); off until it pays on this CPU
+        # including its compile time (docs/results.md, "training throughput")
+        self.compile_model = False
         # after the last epoch, score the evaluated (EMA) weights once on test_sets: the run's headline
         self.test_at_end = True
         self.exp_name = type(self).__module__.split(".")[-1]

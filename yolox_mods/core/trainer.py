@@ -16,6 +16,7 @@ from yolox.utils.allreduce_norm import get_async_norm_states
 
 from ..common.errors import ConfigError, NonFiniteLossError
 from ..common.io import atomic_save, atomic_write_text, load_checkpoint, load_exact, load_matching
+from ..models.compile import compile_for_training, uncompiled
 
 
 class LoaderIterator:
@@ -80,11 +81,14 @@ class LiteTrainer(Trainer):
         self.max_iter = len(self.train_loader)
         self.lr_scheduler = self.exp.get_lr_scheduler(self.exp.basic_lr_per_img * self.args.batch_size,
                                                       self.max_iter)
+        if self.exp.compile_model:
+            self.compile(model)
         if self.is_distributed:
             device_ids = [self.local_rank] if self.device.type == "cuda" else None
             model = DDP(model, device_ids=device_ids, broadcast_buffers=False)
         if self.use_model_ema:
             self.ema_model = ModelEMA(model, 0.9998)
+            uncompiled(self.ema_model.ema)
             self.ema_model.updates = self.max_iter * self.start_epoch + self.start_iter
             if self.resumed_ema is not None:
                 self.ema_model.ema.load_state_dict(self.resumed_ema)
@@ -98,6 +102,18 @@ class LiteTrainer(Trainer):
             self.tblogger = SummaryWriter(os.path.join(self.file_name, "tensorboard"))
         logger.info("Training start on {} ({} iterations per epoch, {} memory format)...", self.device,
                     self.max_iter, "channels_last" if self.exp.channels_last else "contiguous")
+
+    def compile(self, model):
+        """``torch.compile`` the conv parts, tried on one step of the training batch shape (eager on failure)."""
+        height, width = self.exp.input_size
+        images = torch.randn(self.args.batch_size, 3, height, width, device=self.device)
+        if self.exp.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        labels = torch.zeros(self.args.batch_size, 120, 5, device=self.device)
+        labels[:, 0] = torch.tensor([0.0, height / 2, width / 2, height / 4, width / 4])
+        started = time.time()
+        if compile_for_training(model, lambda: model(images, labels)["total_loss"], logger.warning):
+            logger.info("model compiled with torch.compile in {:.0f} s", time.time() - started)
 
     def resume_train(self, model):
         self.start_epoch, self.start_iter = 0, 0

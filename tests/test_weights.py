@@ -1,0 +1,70 @@
+"""Published weights: the manifest's hashes hold, a published file loads as it is, and (with the data) reproduces."""
+import json
+import os
+
+import pytest
+import torch
+
+from yolox_mods.cli.common import load_exp
+from yolox_mods.common import atomic_save, load_checkpoint, load_exact
+from yolox_mods.weights import publish, read_manifest, verify
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WEIGHTS = os.path.join(ROOT, "weights")
+VAL_VOC = os.path.join(ROOT, "..", "shared", "data", "voc_mini", "VOCdevkit")
+
+
+def fake_run(run_dir, exp):
+    model = exp.get_model()
+    os.makedirs(run_dir, exist_ok=True)
+    atomic_save({"model": model.state_dict(), "train_model": model.state_dict(), "optimizer": {}, "start_epoch": 45,
+                 "exp_name": exp.exp_name, "num_classes": 20}, os.path.join(run_dir, "latest_ckpt.pth"))
+    with open(os.path.join(run_dir, "test_eval.json"), "w") as file:
+        json.dump({"exp": exp.exp_name, "mAP50": 12.3456, "mAP50_95": 6.5, "images": 2000, "split": "test"}, file)
+    return model
+
+
+def test_publish_writes_small_loadable_weights_and_a_manifest(tmp_path):
+    exp = load_exp(os.path.join(ROOT, "exps", "yolox_voc_nano.py"))
+    model = fake_run(str(tmp_path / "run"), exp)
+    entry = publish(str(tmp_path / "run"), str(tmp_path / "weights"), "stock_s0", "quick", 0,
+                    results_dir=str(tmp_path / "results"))
+    published = str(tmp_path / "weights" / "stock_s0.pth")
+    assert (entry["exp"], entry["seed"], entry["epochs"]) == ("yolox_voc_nano", 0, 45)
+    assert entry["test"]["mAP50"] == 12.3456
+    # float16 and no training copy: about half of the one fp32 copy this fake run holds
+    assert entry["bytes"] == os.path.getsize(published) < 0.55 * os.path.getsize(tmp_path / "run" / "latest_ckpt.pth")
+    assert read_manifest(str(tmp_path / "weights")) == [entry] and verify(str(tmp_path / "weights")) == {}
+    assert os.listdir(tmp_path / "results" / "stock_s0") == ["test_eval.json"]
+    loaded = exp.get_model()
+    load_exact(loaded, load_checkpoint(published)["model"], published)
+    for (name, ours), theirs in zip(loaded.state_dict().items(), model.state_dict().values()):
+        if ours.is_floating_point():
+            assert torch.allclose(ours, theirs.half().float()), name
+    with open(published, "r+b") as file:
+        file.seek(200)
+        file.write(b"\x00\x01")
+    assert verify(str(tmp_path / "weights")) == {"stock_s0.pth": "sha256 differs from the manifest"}
+
+
+def test_committed_weights_match_their_manifest():
+    entries = read_manifest(WEIGHTS)
+    assert entries, "weights/manifest.json lists the weights that docs/results.md cites"
+    assert verify(WEIGHTS) == {}
+    for entry in entries:
+        assert {"exp", "seed", "protocol", "epochs", "sha256", "date", "test"} <= set(entry)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.isdir(VAL_VOC), reason="needs the quick protocol's val images (voc_mini's 300 test "
+                                                       "images; datasets/build_quick_voc.py builds them)")
+def test_a_published_checkpoint_reproduces_its_val_score(capfd):
+    from yolox_mods.cli import eval as eval_cli
+
+    entry = next(e for e in read_manifest(WEIGHTS) if "val" in e)
+    exp_file = os.path.join(ROOT, "exps", entry["exp"] + ".py")
+    eval_cli.main(["-f", exp_file, "-c", os.path.join(WEIGHTS, entry["file"]), "-b", "16", "--device", "cpu",
+                   "--protocol", entry["protocol"], "--split", "val", "data_dir", VAL_VOC,
+                   "val_sets", "(('2007','test'),)"])
+    line = next(l for l in capfd.readouterr().out.splitlines() if l.startswith("mAP50:"))
+    assert float(line.split()[1]) == pytest.approx(entry["val"]["mAP50"], abs=0.05)
