@@ -114,7 +114,7 @@ def _stage_readers(model: ShuffleNetV1, s: int) -> List[torch.Tensor]:
 def _stage_writers(model: ShuffleNetV1, s: int):
     """(C_s positions, expand unit) pairs: which stage channels each unit's expand conv writes."""
     first = model.stages[s][0]
-    shortcut = first.in_channels if first.shortcut_channels is None else len(first.shortcut_channels)
+    shortcut = len(shortcut_sources(first))
     yield list(range(shortcut, shortcut + first.expand.out_channels)), first.expand
     for unit in list(model.stages[s])[1:]:
         yield list(range(unit.out_channels)), unit.expand
@@ -168,6 +168,11 @@ def select_channels(model: ShuffleNetV1, remove: Dict[int, int], criterion: str 
 
 
 # ----------------------------------------------------------------------------- channel surgery
+def shortcut_sources(unit) -> List[int]:
+    """Input channels a stride-2 unit's shortcut passes on; an empty list (all pruned) is not 'all channels'."""
+    return list(range(unit.in_channels)) if unit.shortcut_channels is None else list(unit.shortcut_channels)
+
+
 def cascade_keep(model: ShuffleNetV1, keep: Dict[int, Sequence[int]]) -> Dict[int, List[int]]:
     """Kept channels of every stage, adding the removals that follow from earlier stages: the next stage's
     shortcut channel of a removed channel is gone too."""
@@ -176,7 +181,7 @@ def cascade_keep(model: ShuffleNetV1, keep: Dict[int, Sequence[int]]) -> Dict[in
         channels = list(keep.get(s, range(model.config["stage_channels"][s])))
         if s > 0:
             first = stage[0]
-            shortcut = first.shortcut_channels or list(range(first.in_channels))
+            shortcut = shortcut_sources(first)
             lost = {j for j, source in enumerate(shortcut) if source not in set(full[s - 1])}
             channels = [c for c in channels if c not in lost]
         full[s] = channels
@@ -198,7 +203,7 @@ def prune_channels(model: ShuffleNetV1, keep: Dict[int, Sequence[int]]) -> Shuff
             entry = dict(overrides.get(f"{s}.{u}", {}))
             entry["reduce_splits"] = kept_splits(unit.reduce.in_splits, reads, f"stage {s} unit {u}")
             if u == 0:
-                shortcut = unit.shortcut_channels or list(range(unit.in_channels))
+                shortcut = shortcut_sources(unit)
                 n_short = len(shortcut)
                 entry["shortcut_channels"] = [position[shortcut[c]] for c in keep[s] if c < n_short]
                 writes = [c - n_short for c in keep[s] if c >= n_short]
@@ -215,7 +220,7 @@ def prune_channels(model: ShuffleNetV1, keep: Dict[int, Sequence[int]]) -> Shuff
     for s, (old_stage, new_stage) in enumerate(zip(model.stages, pruned.stages)):
         for u, (old, new) in enumerate(zip(old_stage, new_stage)):
             reads = previous if u == 0 else keep[s]
-            n_short = (len(old.shortcut_channels or range(old.in_channels))) if u == 0 else 0
+            n_short = len(shortcut_sources(old)) if u == 0 else 0
             writes = [c - n_short for c in keep[s] if c >= n_short]
             load_from_dense(new.reduce, dense_weight(old.reduce)[:, reads])
             new.reduce.bn.load_state_dict(old.reduce.bn.state_dict())

@@ -1,6 +1,7 @@
 """Every exp builds, runs a CPU forward, and matches the measured params/GFLOPs table (and the reference's)."""
 import glob
 import os
+import re
 
 import pytest
 import torch
@@ -65,6 +66,34 @@ def test_dark2_path_costs_little_over_stock():
 def test_get_model_returns_a_fresh_model():
     exp = load_exp(EXPS[0])
     assert exp.get_model() is not exp.get_model()
+
+
+def test_get_model_again_drops_the_optimizer_of_the_old_model():
+    exp = load_exp(EXPS[0])
+    exp.get_model()
+    exp.get_optimizer(16)
+    model = exp.get_model()
+    optimized = {id(p) for group in exp.get_optimizer(16).param_groups for p in group["params"]}
+    assert optimized == {id(p) for p in model.parameters()}
+
+
+def test_blocks_override_merges_into_the_exps_placement():
+    final = os.path.join(os.path.dirname(EXPS[0]), "final_nano.py")
+    exp = load_exp(final, ["blocks", "{'head': ('dw', 3)}"])
+    assert exp.blocks == {**load_exp(final).blocks, "head": ("dw", 3)}
+    assert "head" not in load_exp(final, ["blocks", "{'head': None}"]).blocks
+
+
+@pytest.mark.parametrize("override, message", [
+    (["blocks", "{'head': ('dwx', 5)}"], "blocks['head']: unknown conv block 'dwx'"),
+    (["blocks", "{'head': ('dw', 4)}"], "blocks['head']: kernel sizes must be positive odd ints, got 4"),
+    (["blocks", "{'dark3_csp': ('mix', (3, 6))}"], "kernel sizes must be positive odd ints, got (3, 6)"),
+    (["blocks", "{'head': ('ghost', (3, 5))}"], "conv block 'ghost' takes one kernel size"),
+    (["dark2_block", "('dw', 0)"], "dark2_block: kernel sizes must be positive odd ints, got 0"),
+])
+def test_bad_block_specs_fail_before_any_model_is_built(override, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        load_exp(EXPS[0], override)
 
 
 def test_merge_parses_literals_and_rejects_unknown_keys():

@@ -10,6 +10,7 @@ import torch.distributed as dist
 from yolox.data.datasets.voc_classes import VOC_CLASSES
 from yolox.exp import Exp
 
+from .blocks.factory import check_conv_spec
 from .common.errors import ConfigError
 from .common.seeds import seed_worker
 from .models.places import PLACES
@@ -79,7 +80,8 @@ class LiteExp(Exp):
     # ---------------- config handling ---------------- #
     def merge(self, cfg_list: List[str]) -> None:
         """Command-line overrides: values are Python literals (``blocks "{'head': ('dw', 5)}"``,
-        ``data_strict False``); a bare word is kept as a string. Unknown keys are an error."""
+        ``data_strict False``); a bare word is kept as a string. Unknown keys are an error. ``blocks`` merges into
+        the exp's placement (``{'head': None}`` removes a place)."""
         if len(cfg_list) % 2:
             raise ConfigError(f"overrides come in 'key value' pairs, got {cfg_list}")
         for key, text in zip(cfg_list[0::2], cfg_list[1::2]):
@@ -89,6 +91,10 @@ class LiteExp(Exp):
                 value = ast.literal_eval(text)
             except (ValueError, SyntaxError):
                 value = text
+            if key == "blocks" and isinstance(value, dict):
+                # merged into the exp's placement, so an override never silently drops the exp's other places;
+                # a place set to None goes back to stock
+                value = {place: spec for place, spec in {**dict(self.blocks), **value}.items() if spec is not None}
             setattr(self, key, value)
         self.check_exp_value()
 
@@ -97,11 +103,19 @@ class LiteExp(Exp):
         height, width = self.input_size
         if height % 32 or width % 32:
             raise ConfigError(f"input_size {self.input_size} must be multiples of 32")
-        for place, spec in dict(self.blocks).items():
+        specs = {f"blocks[{place!r}]": spec for place, spec in dict(self.blocks).items()}
+        if self.dark2_block is not None:
+            specs["dark2_block"] = self.dark2_block
+        for place in dict(self.blocks):
             if place not in PLACES:
                 raise ConfigError(f"blocks: unknown place {place!r}; choose from {sorted(PLACES)}")
+        for name, spec in specs.items():
             if not (isinstance(spec, (tuple, list)) and len(spec) == 2):
-                raise ConfigError(f"blocks[{place!r}] must be (conv, ksize), got {spec!r}")
+                raise ConfigError(f"{name} must be (conv, ksize), got {spec!r}")
+            try:
+                check_conv_spec(*spec)
+            except ValueError as error:
+                raise ConfigError(f"{name}: {error}") from None
         if self.nonfinite_loss not in ("stop", "skip"):
             raise ConfigError(f"nonfinite_loss must be 'stop' or 'skip', got {self.nonfinite_loss!r}")
         if len(self.class_names) != self.num_classes:
@@ -115,6 +129,8 @@ class LiteExp(Exp):
 
         self.model = build_yolox(self.num_classes, self.depth, self.width, self.act,
                                  blocks=self.blocks, dark2_block=self.dark2_block)
+        # YOLOX's get_optimizer caches its optimizer on the exp: one built for an earlier model would train nothing
+        self.__dict__.pop("optimizer", None)
         self.model.train()
         return self.model
 

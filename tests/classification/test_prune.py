@@ -73,3 +73,15 @@ def test_layer_pruning_drops_lowest_std_units(model):
     assert sorted(kept_stds[1:]) == sorted(stds[1:])[-4:]
     assert count_macs(pruned, 80) < count_macs(model, 80)
     assert pruned(torch.randn(1, 3, 80, 80)).shape == (1, 6)
+
+
+def test_a_fully_pruned_shortcut_stays_pruned_when_pruned_again():
+    # every shortcut channel of stage 0's stride-2 unit removed: its kept list is empty, which is not "all"
+    torch.manual_seed(0)
+    model = ShuffleNetV1(3).eval()
+    n_short = model.stages[0][0].in_channels
+    once = prune_channels(model, {0: list(range(n_short, model.config["stage_channels"][0]))}).eval()
+    assert once.stages[0][0].shortcut_channels == []
+    twice = prune_channels(once, {}).eval()
+    image = torch.randn(2, 3, 80, 80)
+    assert torch.allclose(twice(image), once(image), atol=1e-6)

@@ -122,7 +122,7 @@ class LiteTrainer(Trainer):
             checkpoint = load_checkpoint(path, map_location=self.device)
             load_exact(model, checkpoint.get("train_model", checkpoint["model"]), path)
             self.optimizer.load_state_dict(checkpoint["optimizer"])
-            self.best_ap = checkpoint.get("best_ap", 0)
+            self.best_ap = checkpoint.get("best_ap", -1.0)
             self.resumed_ema = checkpoint.get("ema")
             self.start_epoch = (self.args.start_epoch - 1 if self.args.start_epoch is not None
                                 else checkpoint["start_epoch"])
