@@ -96,3 +96,38 @@ def test_two_process_gloo_training(synthetic_voc, tmp_path):
     assert checkpoint["start_epoch"] == 1
     # 24 images, batch 8 split over 2 processes of 4: 3 iterations per epoch in each
     assert "iter 3/3" in result.stderr
+
+
+RANK1_POISONED_EXP = '''
+import torch.distributed as dist
+
+from yolox_mods.exp import LiteExp
+
+
+class Exp(LiteExp):
+    """Stock nano whose loss is NaN at the 2nd iteration on rank 1 only (fault injection for tests)."""
+
+    def get_model(self):
+        model = super().get_model()
+        get_losses, calls = model.head.get_losses, []
+
+        def poisoned(*args, **kwargs):
+            losses = get_losses(*args, **kwargs)
+            calls.append(1)
+            nan = dist.is_initialized() and dist.get_rank() == 1 and len(calls) == 2
+            return (losses[0] * float("nan"),) + tuple(losses[1:]) if nan else losses
+
+        model.head.get_losses = poisoned
+        return model
+'''
+
+
+def test_a_nan_on_one_rank_is_skipped_by_every_rank(synthetic_voc, tmp_path):
+    exp = tmp_path / "rank1_poisoned_nano.py"
+    exp.write_text(RANK1_POISONED_EXP)
+    result = run([TRAIN, "-f", str(exp), "-b", "8", "-d", "2", "--device", "cpu",
+                  *small_run(synthetic_voc, tmp_path, "max_epoch", "1", "nonfinite_loss", "skip",
+                             "test_at_end", "False")], timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    # rank 0's own loss was finite; it skipped the step with rank 1 instead of waiting in the all-reduce
+    assert "non-finite loss on another process at epoch 1, iteration 2: step skipped" in result.stderr

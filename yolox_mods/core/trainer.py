@@ -161,7 +161,7 @@ class LiteTrainer(Trainer):
             outputs = self.model(inps, targets)
         loss = outputs["total_loss"]
         self.optimizer.zero_grad()
-        if torch.isfinite(loss):
+        if self.all_finite(loss):
             self.scaler.scale(loss).backward()
             if self.exp.grad_clip_norm > 0:
                 self.scaler.unscale_(self.optimizer)
@@ -182,14 +182,24 @@ class LiteTrainer(Trainer):
         self.meter.update(iter_time=iter_time, data_time=data_end_time - iter_start_time,
                           lr=lr, **{k: v for k, v in outputs.items() if k.endswith("loss")})
 
+    def all_finite(self, loss) -> bool:
+        """Whether every process's loss is finite: under DDP all ranks must take the same branch, or the ones that
+        step wait forever in the gradient all-reduce for one that skipped or stopped."""
+        finite = torch.isfinite(loss.detach()).to(torch.float32).reshape(1)
+        if self.is_distributed:
+            dist.all_reduce(finite, op=dist.ReduceOp.MIN)
+        return bool(finite.item())
+
     def handle_nonfinite_loss(self, loss):
         where = f"epoch {self.epoch + 1}, iteration {self.iter + 1}"
+        what = ("non-finite loss on another process" if torch.isfinite(loss)
+                else f"non-finite loss ({loss.item()})")
         if self.exp.nonfinite_loss == "skip":
-            logger.warning("non-finite loss ({}) at {}: step skipped", loss.item(), where)
+            logger.warning("{} at {}: step skipped", what, where)
             return
         latest = os.path.join(self.file_name, "latest_ckpt.pth")
         kept = latest if os.path.exists(latest) else "none written yet"
-        raise NonFiniteLossError(f"non-finite loss ({loss.item()}) at {where}; training stopped, last good "
+        raise NonFiniteLossError(f"{what} at {where}; training stopped, last good "
                                  f"checkpoint: {kept} (set nonfinite_loss skip or grad_clip_norm to go on)")
 
     def after_iter(self):
