@@ -28,6 +28,7 @@ from .distill import Distiller
 from .metrics import compression_score, count_macs, count_params
 from .models import ShuffleNetV1, load_model, save_model
 from .prune import prune_layers, prune_stage_channels
+from .recipe import check_recipe, describe
 from .train import TrainConfig, evaluate, fit, task_loss
 
 RECIPES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "recipes")
@@ -223,10 +224,7 @@ def load_recipe(path: str) -> dict:
             recipe = yaml.safe_load(file)
         except yaml.YAMLError as error:
             raise DataError(f"{path}: not valid YAML ({error})") from None
-    for key in ("input_size", "model", "stages"):
-        if key not in (recipe or {}):
-            raise DataError(f"{path}: recipe has no {key!r}")
-    return recipe
+    return check_recipe(recipe, path)
 
 
 def make_parser():
@@ -236,12 +234,16 @@ def make_parser():
     parser.add_argument("--output", default=os.path.join("runs", "compress"))
     parser.add_argument("--stages", nargs="+", default=None, help="run only these stages (by name)")
     parser.add_argument("--lenient", action="store_true", help="leave out unreadable images instead of stopping")
+    parser.add_argument("--list", action="store_true", help="print the stage kinds with their keys and defaults")
     return parser
 
 
 @exits_cleanly_on_bad_input
 def main(argv=None) -> None:
     args = make_parser().parse_args(argv)
+    if args.list:
+        print(describe())
+        return
     recipe = load_recipe(args.recipe)
     warn_if_cores_are_shared(lambda message: print(f"warning: {message}", file=sys.stderr))
     data = data_or_generated(args.data, args.output)

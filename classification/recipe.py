@@ -1,0 +1,119 @@
+"""The compression recipe's schema: every key of every stage kind, its type and default, checked before any
+stage trains, so a misspelt key (``epoch: 25``, ``temprature``) or a bad value is one error naming stage and key."""
+import dataclasses
+import difflib
+from typing import Any, Dict, List, Optional, Tuple
+
+from yolox_mods.common import ConfigError
+
+from .train import TrainConfig
+
+REQUIRED = object()
+
+# key -> (type or tuple of types, default or REQUIRED, help)
+Schema = Dict[str, Tuple[Any, Any, str]]
+
+TRAINING: Schema = {f.name: (f.type, f.default, "training setting") for f in dataclasses.fields(TrainConfig)}
+
+COMMON: Schema = {
+    "name": (str, REQUIRED, "unique stage name: its checkpoint is <output>/<name>.pth"),
+    "kind": (str, REQUIRED, "one of the stage kinds"),
+}
+FROM: Schema = {"from": (str, None, "stage whose model this one starts from (None: the last earlier "
+                                    "layer_prune/channel_prune/decompose/distill stage, else the recipe's reference)")}
+MODEL: Schema = {"model": (dict, None, "ShuffleNetV1 arguments over the recipe's model (e.g. {width: 1.0})")}
+
+KINDS: Dict[str, Schema] = {
+    "train": {**MODEL},
+    "input_size_search": {"sizes": (list, REQUIRED, "input sizes, one model each (a sweep, scored on val)"),
+                          **MODEL},
+    "layer_prune": {**FROM, "stage_repeats": (list, REQUIRED, "units kept per stage (lowest weight std dropped)")},
+    "channel_prune": {**FROM, "remove": (dict, REQUIRED, "{stage index: channels to remove}"),
+                      "criterion": (str, "l1", "l1, l2 or bn"), "scope": (str, "local", "local or global")},
+    "decompose": {**FROM, "stage": (int, REQUIRED, "stage index whose group convs get more groups"),
+                  "factor": (int, 2, "groups multiplied by this")},
+    "distill": {**FROM, **MODEL, "teachers": (list, REQUIRED, "names of earlier stages"),
+                "method": (str, "kl", "kl or true_label"), "temperature": (float, 4.0, "softmax temperature"),
+                "alpha": (float, 0.7, "weight of the distillation term")},
+}
+TOP: Schema = {
+    "input_size": (int, REQUIRED, "working input size"),
+    "reference": (str, "baseline", "stage whose MACs and F1 the score is relative to"),
+    "model": (dict, REQUIRED, "ShuffleNetV1 arguments"),
+    "train": (dict, {}, "training settings for every stage (a stage's own keys win)"),
+    "stages": (list, REQUIRED, "the stages, run in order"),
+}
+
+
+def _unknown(key: str, known, where: str) -> ConfigError:
+    close = difflib.get_close_matches(key, list(known), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return ConfigError(f"{where}: unknown key {key!r}{hint}; keys: {', '.join(sorted(known))}")
+
+
+def _check_type(value, expected, where: str, key: str) -> None:
+    kinds = expected if isinstance(expected, tuple) else (expected,)
+    if float in kinds:
+        kinds = (*kinds, int)
+    if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+        names = " or ".join(k.__name__ for k in kinds if k is not int or float not in kinds)
+        raise ConfigError(f"{where}: {key} must be {names}, got {value!r}")
+
+
+def _check_keys(entry: dict, schema: Schema, where: str) -> None:
+    for key, value in entry.items():
+        if key not in schema:
+            raise _unknown(key, schema, where)
+        _check_type(value, schema[key][0], where, key)
+    for key, (_, default, _) in schema.items():
+        if default is REQUIRED and key not in entry:
+            raise ConfigError(f"{where}: missing required key {key!r}")
+
+
+def check_recipe(recipe: Optional[dict], path: str) -> dict:
+    """Return ``recipe`` if every key and value is valid; otherwise raise ``ConfigError`` naming the first bad one."""
+    if not isinstance(recipe, dict):
+        raise ConfigError(f"{path}: a recipe is a mapping with {', '.join(TOP)}")
+    _check_keys(recipe, TOP, path)
+    _check_keys(recipe["train"] if "train" in recipe else {}, TRAINING, f"{path}: train")
+    repeats = recipe["model"].get("stage_repeats", [4, 8, 4])
+    seen: List[str] = []
+    for index, stage in enumerate(recipe["stages"]):
+        if not isinstance(stage, dict) or not isinstance(stage.get("name"), str):
+            raise ConfigError(f"{path}: stage {index + 1} needs a name (and a kind)")
+        where = f"{path}: stage {stage['name']!r}"
+        if stage["name"] in seen:
+            raise ConfigError(f"{where}: a stage of that name comes earlier")
+        kind = stage.get("kind")
+        if kind not in KINDS:
+            raise ConfigError(f"{where}: unknown kind {kind!r}; kinds: {', '.join(KINDS)}")
+        _check_keys(stage, {**COMMON, **TRAINING, **KINDS[kind]}, where)
+        for earlier in [stage.get("from")] + list(stage.get("teachers", [])):
+            if earlier is not None and earlier not in seen:
+                raise ConfigError(f"{where}: {earlier!r} is not an earlier stage ({', '.join(seen) or 'none'})")
+        if kind == "decompose" and not 0 <= stage["stage"] < len(repeats):
+            raise ConfigError(f"{where}: stage must be a stage index 0-{len(repeats) - 1}, got {stage['stage']}")
+        if kind == "channel_prune":
+            for key in stage["remove"]:
+                if not (isinstance(key, int) and 0 <= key < len(repeats)):
+                    raise ConfigError(f"{where}: remove keys must be stage indices 0-{len(repeats) - 1}, "
+                                      f"got {key!r}")
+        seen.append(stage["name"])
+    if recipe.get("reference", "baseline") not in seen:
+        raise ConfigError(f"{path}: reference {recipe.get('reference', 'baseline')!r} is not a stage")
+    return recipe
+
+
+def describe() -> str:
+    """``--list``: every stage kind with its keys, defaults and meaning."""
+    lines = ["recipe keys:"] + [f"  {k}: {_default(d)} - {h}" for k, (_, d, h) in TOP.items()]
+    for kind, schema in KINDS.items():
+        lines.append(f"\nkind {kind}:")
+        lines += [f"  {k}: {_default(d)} - {h}" for k, (_, d, h) in {**COMMON, **schema}.items()]
+    lines.append("\nevery stage also takes the training settings (default: the recipe's train, then):")
+    lines += [f"  {k}: {d!r}" for k, (_, d, _) in TRAINING.items()]
+    return "\n".join(lines)
+
+
+def _default(value) -> str:
+    return "required" if value is REQUIRED else f"default {value!r}"

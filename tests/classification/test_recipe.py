@@ -1,0 +1,73 @@
+"""The recipe is checked whole before any stage trains: every misspelt key or bad value is one named error."""
+import os
+
+import pytest
+import yaml
+
+from classification.compress import main
+from classification.recipe import KINDS, check_recipe
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+RECIPES = os.path.join(ROOT, "classification", "recipes")
+SMOKE = os.path.join(RECIPES, "smoke.yaml")
+
+
+def smoke():
+    with open(SMOKE) as file:
+        return yaml.safe_load(file)
+
+
+@pytest.mark.parametrize("name", sorted(os.listdir(RECIPES)))
+def test_shipped_recipes_are_valid(name):
+    with open(os.path.join(RECIPES, name)) as file:
+        assert check_recipe(yaml.safe_load(file), name)
+
+
+def with_stage(index, **changes):
+    recipe = smoke()
+    recipe["stages"][index] = {**recipe["stages"][index], **changes}
+    return recipe
+
+
+@pytest.mark.parametrize("recipe, message", [
+    (with_stage(0, epoch=25), "stage 'baseline': unknown key 'epoch' (did you mean 'epochs'?)"),
+    (with_stage(7, temprature=2.0), "stage 'distill': unknown key 'temprature' (did you mean 'temperature'?)"),
+    (with_stage(5, stage=5), "stage 'decompose': stage must be a stage index 0-2, got 5"),
+    (with_stage(5, factor="two"), "stage 'decompose': factor must be int, got 'two'"),
+    (with_stage(4, remove={7: 3}), "stage 'channel_prune': remove keys must be stage indices 0-2, got 7"),
+    (with_stage(6, teachers=["nobody"]), "stage 'assistant': 'nobody' is not an earlier stage"),
+    (with_stage(3, **{"from": "distill"}), "stage 'layer_prune': 'distill' is not an earlier stage"),
+    (with_stage(2, kind="trian"), "stage 'teacher': unknown kind 'trian'"),
+    (with_stage(1, sizes=None), "stage 'input_size': sizes must be list, got None"),
+    (with_stage(0, lr="fast"), "stage 'baseline': lr must be float, got 'fast'"),
+    (with_stage(3, stage_repeats=None), "stage 'layer_prune': stage_repeats must be list"),
+    ({**smoke(), "trian": {}}, "unknown key 'trian' (did you mean 'train'?)"),
+    ({**smoke(), "train": {"epoch": 3}}, "train: unknown key 'epoch' (did you mean 'epochs'?)"),
+    ({**smoke(), "reference": "nothing"}, "reference 'nothing' is not a stage"),
+    ({k: v for k, v in smoke().items() if k != "model"}, "missing required key 'model'"),
+])
+def test_bad_recipes_are_one_named_error(recipe, message):
+    with pytest.raises(ValueError, match="^r.yaml: .*" + message.replace("(", r"\(").replace(")", r"\)")
+                       .replace("[", r"\[").replace("?", r"\?")):
+        check_recipe(recipe, "r.yaml")
+
+
+def test_a_bad_recipe_stops_before_training(tmp_path, capfd):
+    recipe = with_stage(7, temprature=2.0)
+    path = tmp_path / "r.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    with pytest.raises(SystemExit) as stop:
+        main(["--recipe", str(path), "--output", str(tmp_path / "out")])
+    assert stop.value.code == 2
+    assert capfd.readouterr().err.strip().splitlines()[-1].startswith(
+        f"error: {path}: stage 'distill': unknown key 'temprature'")
+    assert not (tmp_path / "out").exists()
+
+
+def test_list_shows_every_kind_with_its_keys(capfd):
+    main(["--list"])
+    out = capfd.readouterr().out
+    for kind, schema in KINDS.items():
+        assert f"kind {kind}:" in out
+        assert all(f"  {key}:" in out for key in schema)
+    assert "temperature: default 4.0" in out and "sizes: required" in out
