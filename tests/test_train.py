@@ -49,6 +49,14 @@ def test_train_eval_checkpoints_and_tensorboard(synthetic_voc, tmp_path):
     assert f"test split (8 images), checkpoint {out / 'latest_ckpt.pth'}" in evaluated.stdout
     again = json.loads((tmp_path / "eval.json").read_text())
     assert again["mAP50"] == pytest.approx(headline["mAP50"], abs=1e-9) and again["per_class_AP50"]
+    # the exported model, evaluated through the same loader, evaluator and NMS
+    onnx = str(tmp_path / "final.onnx")
+    exported = run([os.path.join(ROOT, "tools", "export_onnx.py"), "-f", "exps/final_nano.py", "-c",
+                    str(out / "latest_ckpt.pth"), "--tsize", "128", "--output-name", onnx])
+    assert exported.returncode == 0, exported.stderr[-3000:]
+    from_onnx = run([EVAL, *common[:6], "--onnx", onnx, "--json", str(tmp_path / "onnx.json"), *common[6:]])
+    assert from_onnx.returncode == 0, from_onnx.stderr[-3000:]
+    assert json.loads((tmp_path / "onnx.json").read_text())["mAP50"] == pytest.approx(again["mAP50"], abs=0.1)
     on_val = run([EVAL, *common[:6], "--split", "val", *common[6:], "val_sets", "(('2007','val'),)"])
     assert on_val.returncode == 0 and "val split (8 images)" in on_val.stdout, on_val.stderr[-3000:]
 

@@ -27,8 +27,14 @@ def export_onnx(model: nn.Module, path: str, size: Tuple[int, int], opset: int =
     # the TorchScript exporter needs no onnxscript and handles every block here
     torch.onnx.export(model, (torch.zeros(1, 3, *size),), buffer, input_names=["images"], output_names=["output"],
                       opset_version=opset, dynamo=False)
+    import onnx
+
+    graph = onnx.load_from_string(buffer.getvalue())
+    # what a runtime needs to use the file as the PyTorch model is used (yolox_mods.runtime.OnnxDetector)
+    for key, value in (("yolox_lite_decoded", str(int(decode))), ("yolox_lite_input_size", f"{size[0]},{size[1]}")):
+        graph.metadata_props.add(key=key, value=value)
     with atomic_open(path, "wb") as file:
-        file.write(buffer.getvalue())
+        file.write(graph.SerializeToString())
 
 
 def onnx_session(path: str, threads: int = 0, spinning: bool = True):

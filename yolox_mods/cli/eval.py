@@ -10,6 +10,7 @@ from yolox.utils import fuse_model, get_model_info, get_world_size, is_main_proc
 from ..common import ConfigError, exits_cleanly_on_bad_input, load_checkpoint, load_exact, seed_everything
 from ..common.cli import warn_if_cores_are_shared
 from ..evaluators import write_evaluation
+from ..runtime import OnnxDetector
 from .common import add_lite_arguments, checked_args, launch_workers, load_exp, run_checkpoint
 
 # YOLOX flags that have no meaning here: refused when given, never silently ignored
@@ -28,6 +29,9 @@ def make_parser():
     parser.add_argument("--json", default=None,
                         help="also write mAP and per-class AP to this JSON file, and the judged detections beside "
                              "it (.matches.npz) for tools/benchmark.py's bootstrap comparisons")
+    parser.add_argument("--onnx", default=None,
+                        help="evaluate this tools/export_onnx.py file in ONNX Runtime instead of a checkpoint (same "
+                             "data, pre- and post-processing)")
     parser.add_argument("--random-weights", action="store_true",
                         help="evaluate untrained weights on purpose (without -c and without a run checkpoint)")
     parser.description = "Evaluate a yolox-lite checkpoint (-f exps/<name>.py -c ckpt) with VOC mAP"
@@ -45,9 +49,15 @@ def evaluate_checkpoint(exp, ckpt_path, device="cpu", batch_size=8, fp16=False, 
     model.to(device).eval()
     if fuse:
         model = fuse_model(model)
+    return (info, *evaluate_model(exp, model, batch_size, fp16, split, legacy))
+
+
+def evaluate_model(exp, model, batch_size=8, fp16=False, split="test", legacy=False):
+    """Score ``model`` (a PyTorch model or an ``OnnxDetector``) on ``split`` with the exp's evaluator:
+    (``VOCResult`` on the main process, printable summary)."""
     evaluator = exp.get_evaluator(batch_size, get_world_size() > 1, legacy=legacy, split=split)
     _, _, summary = evaluator.evaluate(model, get_world_size() > 1, fp16)
-    return info, getattr(evaluator, "result", None), summary
+    return getattr(evaluator, "result", None), summary
 
 
 def measure_speed(exp, ckpt_path, device, batch_size, split, legacy=False):
@@ -84,11 +94,24 @@ def eval_worker(args):
     if args.tsize is not None:
         exp.test_size = (args.tsize, args.tsize)
     ckpt = args.ckpt
-    if ckpt is None and not args.random_weights:
+    if ckpt is None and not args.random_weights and not args.onnx:
         ckpt = run_checkpoint(exp, args.experiment_name)
     if ckpt is None:
         logger.warning("--random-weights: evaluating untrained weights")
     device = torch.device("cuda", torch.cuda.current_device()) if args.device == "cuda" else "cpu"
+    if args.onnx:
+        detector = OnnxDetector(args.onnx)
+        if args.tsize is None:
+            exp.test_size = detector.size
+        result, summary = evaluate_model(exp, detector, args.batch_size, False, args.split, args.legacy)
+        if is_main_process():
+            print(f"{exp.exp_name}: ONNX Runtime model {args.onnx} at {exp.test_size[0]}x{exp.test_size[1]}, "
+                  f"{args.split} split ({len(result.image_ids)} images)")
+            print(summary)
+            if args.json:
+                write_evaluation(args.json, result, exp=exp.exp_name, onnx=args.onnx, split=args.split,
+                                 image_sets=exp.eval_sets(args.split), test_size=list(exp.test_size))
+        return
     if args.speed:
         forward_ms, nms_ms, images = measure_speed(exp, ckpt, device, args.batch_size, args.split, args.legacy)
         if is_main_process():
@@ -109,7 +132,9 @@ def eval_worker(args):
 @exits_cleanly_on_bad_input
 def main(argv=None):
     args = checked_args(make_parser(), argv, REFUSED)
-    if args.random_weights and args.ckpt:
-        raise ConfigError("give -c or --random-weights, not both")
+    if sum(map(bool, (args.random_weights, args.ckpt, args.onnx))) > 1:
+        raise ConfigError("give one of -c, --onnx and --random-weights")
+    if args.onnx and (args.fp16 or args.fuse or args.speed or args.devices):
+        raise ConfigError("--onnx runs ONNX Runtime on one CPU process: --fp16, --fuse, --speed and -d do not apply")
     warn_if_cores_are_shared(logger.warning)
     launch_workers(eval_worker, args, args.devices or 1)
