@@ -125,3 +125,9 @@ def test_step_profile_splits_a_real_training_step(synthetic_voc):
     assert profile["total"] == pytest.approx(sum(profile[p] for p in PHASES))
     table = step_profile_table({"stock": profile}, 4)
     assert "| assignment" in table and f"{4 / profile['total']:.1f}" in table
+
+
+def test_the_benchmark_leaves_committed_results_alone_by_default():
+    from yolox_mods.cli.benchmark import make_parser
+
+    assert os.path.abspath(make_parser().parse_args([]).output) != os.path.abspath(os.path.join(ROOT, "results"))

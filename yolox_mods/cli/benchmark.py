@@ -41,7 +41,8 @@ def make_parser():
     parser.add_argument("--evals", nargs="+", default=[],
                         help="tools/eval.py --json files of runs trained elsewhere on one protocol: their mAP "
                              "(mean over files of one exp, e.g. seeds) fills the table")
-    parser.add_argument("--output", default="results")
+    parser.add_argument("--output", default=os.path.join("YOLOX_outputs", "benchmark"),
+                        help="where the tables and plots go; the committed ones are written only with --output results")
     parser.add_argument("--profile", action="store_true",
                         help="ONNX Runtime time per kind of node (depthwise 7x7, conv 1x1, ...) for every exp at the "
                              "first --sizes entry, written to onnx_profile.md")
