@@ -130,3 +130,21 @@ def test_channels_last_training_step_equals_contiguous():
     for (name, p), p_nhwc in zip(contiguous.named_parameters(), nhwc.parameters()):
         # relative to the tensor's largest gradient (the stem's reach ~25; measured differences <= 1e-4 of that)
         assert (p_nhwc.grad - p.grad).abs().max() <= 1e-3 * p.grad.abs().max() + 1e-9, name
+
+
+@pytest.mark.parametrize("act, kind", [("relu", torch.nn.ReLU), ("lrelu", torch.nn.LeakyReLU),
+                                       ("hswish", torch.nn.Hardswish), ("silu", torch.nn.SiLU)])
+@pytest.mark.parametrize("path", [p for p in EXPS if os.path.basename(p) in ("yolox_voc_nano.py", "final_nano.py",
+                                                                             "ghost_nano.py")],
+                         ids=os.path.basename)
+def test_every_activation_reaches_every_module(path, act, kind):
+    model = load_exp(path, ["act", act]).get_model().eval()
+    acts = {type(m) for m in model.modules()
+            if isinstance(m, (torch.nn.SiLU, torch.nn.ReLU, torch.nn.LeakyReLU, torch.nn.Hardswish))}
+    assert acts == {kind}
+    assert model(torch.randn(1, 3, 64, 64)).shape == (1, 84, 25)
+
+
+def test_an_unknown_activation_is_refused():
+    with pytest.raises(ValueError, match="act must be one of"):
+        load_exp(EXPS[0], ["act", "gelu"])

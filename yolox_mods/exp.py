@@ -10,6 +10,7 @@ import torch.distributed as dist
 from yolox.data.datasets.voc_classes import VOC_CLASSES
 from yolox.exp import Exp
 
+from .blocks import ACTIVATIONS
 from .blocks.factory import check_conv_spec
 from .common.errors import ConfigError
 from .common.seeds import seed_worker
@@ -116,6 +117,8 @@ class LiteExp(Exp):
                 check_conv_spec(*spec)
             except ValueError as error:
                 raise ConfigError(f"{name}: {error}") from None
+        if self.act not in ACTIVATIONS:
+            raise ConfigError(f"act must be one of {sorted(ACTIVATIONS)}, got {self.act!r}")
         if self.nonfinite_loss not in ("stop", "skip"):
             raise ConfigError(f"nonfinite_loss must be 'stop' or 'skip', got {self.nonfinite_loss!r}")
         if len(self.class_names) != self.num_classes:
