@@ -147,13 +147,15 @@ def run_train(pipeline: Pipeline, stage: dict, started: float) -> None:
 
 
 def run_input_size_search(pipeline: Pipeline, stage: dict, started: float) -> None:
+    """A sweep: one model per size, each row timed on its own (the choice of size is the recipe's)."""
     for size in stage["sizes"]:
         name = f"{stage['name']}@{size}"
         if any(r["stage"] == name for r in pipeline.rows):
             print(f"{name}: done, skipped")
             continue
+        size_started = time.time()
         model = pipeline.fit(pipeline.fresh_model(stage.get("model")), stage, size, tag=f"@{size}")
-        pipeline.record(stage, model, size, started, name=name, save=False)
+        pipeline.record(stage, model, size, size_started, name=name, save=False)
 
 
 

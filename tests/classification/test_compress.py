@@ -152,3 +152,18 @@ def test_sigkill_mid_stage_then_resume(image_folder, tmp_path):
     assert re.search(r"resuming after epoch [1-7] of 8 \(.*teacher\.epoch\.pth\)", resumed.stdout)
     rows = {row["stage"] for row in json.load(open(out / "results.json"))}
     assert rows == {"baseline", "teacher", "distill"}
+
+
+def test_each_input_size_row_times_only_its_own_training(tmp_path, monkeypatch):
+    from classification.compress import Pipeline, run_input_size_search
+
+    root = make_synthetic_folder(str(tmp_path / "data"), classes=2, train_per_class=2, val_per_class=2, size=48)
+    train, val = load_data(root)
+    recipe = {"input_size": 48, "model": {"groups": 3, "width": 0.25, "stage_repeats": [1, 1, 1]}, "stages": []}
+    pipeline = Pipeline(recipe, train, val, str(tmp_path / "out"))
+    monkeypatch.setattr(Pipeline, "fit", lambda self, model, stage, size, criterion=None, tag="":
+                        time.sleep(0.4) or model)
+    run_input_size_search(pipeline, {"name": "sizes", "kind": "input_size_search", "sizes": [32, 48, 64]},
+                          time.time())
+    seconds = [row["seconds"] for row in pipeline.rows]
+    assert len(seconds) == 3 and all(0.4 <= s < 0.75 for s in seconds), seconds  # not 0.4, 0.8, 1.2
