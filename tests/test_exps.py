@@ -148,3 +148,21 @@ def test_every_activation_reaches_every_module(path, act, kind):
 def test_an_unknown_activation_is_refused():
     with pytest.raises(ValueError, match="act must be one of"):
         load_exp(EXPS[0], ["act", "gelu"])
+
+
+def test_every_place_resolves_on_stock_nano():
+    from yolox_mods.models import PLACES, find_place
+
+    model = load_exp(EXPS[0]).get_model()
+    for place in PLACES:
+        assert find_place(model, place), place
+
+
+@pytest.mark.parametrize("blocks, message", [
+    ("{'backbone_csp': ('dw', 7), 'dark3_csp': ('mix', (3, 5))}", "places 'backbone_csp' and 'dark3_csp' both reach"),
+    ("{'dark3_csp': ('mix', (3, 5)), 'backbone_csp': ('dw', 7)}", "places 'dark3_csp' and 'backbone_csp' both reach"),
+    ("{'backbone_bottleneck': ('ghost_bottleneck', 3), 'dark4_csp': ('dw', 5)}", "both reach"),
+])
+def test_overlapping_places_are_an_error_in_either_order(blocks, message):
+    with pytest.raises(ValueError, match=message):
+        load_exp(EXPS[0], ["blocks", blocks]).get_model()

@@ -5,8 +5,9 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 import torch.nn as nn
 
 from ..blocks import create_conv
-from ..common.errors import ConfigError
 from ..blocks.factory import as_kernel
+from ..common.errors import ConfigError
+
 
 def _stage(stage: str, index: str) -> str:
     return rf"backbone\.backbone\.dark{stage}\.{index}"
@@ -72,12 +73,21 @@ def _set_submodule(model: nn.Module, name: str, module: nn.Module) -> None:
 def swap_blocks(model: nn.Module, blocks: Mapping[str, BlockSpec], act: Optional[str] = "silu") -> List[str]:
     """Replace the modules at each place by ``create_conv(conv, in, out, ksize, stride, act)``.
 
-    ``blocks`` maps a place to ``(conv, ksize)``, e.g. ``{"head": ("dw", 5), "dark3_csp": ("mix", (3, 5, 7, 9))}``;
-    later entries win where places overlap. Returns a line per replaced module, for the log.
+    ``blocks`` maps a place to ``(conv, ksize)``, e.g. ``{"head": ("dw", 5), "dark3_csp": ("mix", (3, 5, 7, 9))}``.
+    Two places that reach the same module (or one inside the other) are an error, so the result never depends on
+    the order of ``blocks``. Returns a line per replaced module, for the log.
     """
+    targets = {place: find_place(model, place) for place in blocks}
+    owner: Dict[str, str] = {}
+    for place, names in targets.items():
+        for name in names:
+            for other_name, other in owner.items():
+                if name == other_name or name.startswith(other_name + ".") or other_name.startswith(name + "."):
+                    raise ConfigError(f"blocks: places {other!r} and {place!r} both reach {name}; give one")
+            owner[name] = place
     swapped = []
     for place, (conv, ksize) in blocks.items():
-        for name in find_place(model, place):
+        for name in targets[place]:
             in_channels, out_channels, stride = conv_geometry(model.get_submodule(name))
             new = create_conv(conv, in_channels, out_channels, as_kernel(ksize), stride, act)
             _set_submodule(model, name, new)

@@ -10,6 +10,9 @@ DWCONV_K7_K5 = {
     "head": ("dwsep", 5),
 }
 
+# DWConv without its backbone part, for the final combinations whose backbone bottlenecks are MDConv
+DWCONV_NECK_HEAD = {place: spec for place, spec in DWCONV_K7_K5.items() if place != "backbone_csp"}
+
 # MDConv (mixed-kernel depthwise, no pointwise) in every backbone CSP bottleneck: {3,5} in dark2, {3,5,7,9} in
 # dark3-dark5; dark5's stride-2 conv gets the {3,5,7,9} mix in its depthwise half (cheap at stride 32).
 MDCONV = {
