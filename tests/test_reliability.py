@@ -7,6 +7,7 @@ import sys
 import pytest
 import torch
 
+from tests.faults import poisoned_exp
 from yolox_mods.common import CheckpointError, load_checkpoint
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -14,25 +15,7 @@ TRAIN = os.path.join(ROOT, "tools", "train.py")
 
 pytestmark = pytest.mark.slow
 
-POISONED_EXP = '''
-from yolox_mods.exp import LiteExp
-
-
-class Exp(LiteExp):
-    """Stock nano whose training loss turns NaN from the 3rd iteration on (fault injection for tests)."""
-
-    def get_model(self):
-        model = super().get_model()
-        get_losses, calls = model.head.get_losses, []
-
-        def poisoned(*args, **kwargs):
-            losses = get_losses(*args, **kwargs)
-            calls.append(1)
-            return (losses[0] * float("nan"),) + tuple(losses[1:]) if len(calls) >= 3 else losses
-
-        model.head.get_losses = poisoned
-        return model
-'''
+POISONED_EXP = poisoned_exp("len(calls) >= 3", "from the 3rd iteration on")
 
 
 def train(voc, out, exp, *overrides, workers="0"):

@@ -10,6 +10,8 @@ import time
 import pytest
 import torch
 
+from tests.faults import poisoned_exp
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRAIN, EVAL = os.path.join(ROOT, "tools", "train.py"), os.path.join(ROOT, "tools", "eval.py")
 
@@ -106,28 +108,8 @@ def test_two_process_gloo_training(synthetic_voc, tmp_path):
     assert "iter 3/3" in result.stderr
 
 
-RANK1_POISONED_EXP = '''
-import torch.distributed as dist
-
-from yolox_mods.exp import LiteExp
-
-
-class Exp(LiteExp):
-    """Stock nano whose loss is NaN at the 2nd iteration on rank 1 only (fault injection for tests)."""
-
-    def get_model(self):
-        model = super().get_model()
-        get_losses, calls = model.head.get_losses, []
-
-        def poisoned(*args, **kwargs):
-            losses = get_losses(*args, **kwargs)
-            calls.append(1)
-            nan = dist.is_initialized() and dist.get_rank() == 1 and len(calls) == 2
-            return (losses[0] * float("nan"),) + tuple(losses[1:]) if nan else losses
-
-        model.head.get_losses = poisoned
-        return model
-'''
+RANK1_POISONED_EXP = poisoned_exp("dist.is_initialized() and dist.get_rank() == 1 and len(calls) == 2",
+                                  "at the 2nd iteration on rank 1 only")
 
 
 def test_a_nan_on_one_rank_is_skipped_by_every_rank(synthetic_voc, tmp_path):
