@@ -11,6 +11,7 @@ Every stage writes ``<output>/<stage>.pth`` and a row of ``results.json``/``resu
 skips stages that have both, and a stage killed mid-training resumes at its last finished epoch.
 """
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -19,7 +20,7 @@ from typing import Callable, Dict, List, Optional
 
 import yaml
 
-from yolox_mods.common import ConfigError, DataError, atomic_write_text, exits_cleanly_on_bad_input
+from yolox_mods.common import ConfigError, DataError, atomic_write_text, exits_cleanly_on_bad_input, load_checkpoint
 from yolox_mods.common.cli import warn_if_cores_are_shared
 
 from .data import Split, data_or_generated, load_data
@@ -38,8 +39,10 @@ RECIPES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "recipes")
 class Pipeline:
     """Holds the data, the recipe and the finished rows; runs stages and records results."""
 
-    def __init__(self, recipe: dict, train_split: Split, val_split: Split, output: str):
+    def __init__(self, recipe: dict, train_split: Split, val_split: Split, output: str, force: bool = False):
         self.recipe, self.train_split, self.val_split, self.output = recipe, train_split, val_split, output
+        self.force = force
+        self.data_fingerprint = data_fingerprint(train_split, val_split)
         self.input_size = recipe["input_size"]
         self.rows: List[dict] = []
         os.makedirs(output, exist_ok=True)
@@ -52,12 +55,40 @@ class Pipeline:
     def checkpoint(self, stage: str) -> str:
         return os.path.join(self.output, f"{stage}.pth")
 
+    def fingerprint(self, stage: dict, size: Optional[int] = None) -> str:
+        """What a stage's result depends on: the data, the recipe's model and training defaults, the stage's own
+        keys (and for a size sweep, the size). A finished stage or an epoch checkpoint is reused only if equal."""
+        return digest({"data": self.data_fingerprint, "model": self.recipe["model"],
+                       "train": self.recipe.get("train", {}), "input_size": size or self.input_size, "stage": stage,
+                       "upstream": [self.fingerprint(self.stage_named(name)) for name in upstream(self, stage)]})
+
+    def stage_named(self, name: str) -> dict:
+        return next(s for s in self.recipe["stages"] if s["name"] == name)
+
+    def finished(self, name: str, fingerprint: str) -> bool:
+        """Whether ``name`` has a row of this fingerprint; a row of another one stops the run (or, with
+        ``force``, is dropped so the stage runs again)."""
+        row = next((r for r in self.rows if r["stage"] == name), None)
+        if row is None:
+            return False
+        if row.get("fingerprint") != fingerprint:
+            if not self.force:
+                raise ConfigError(f"stage {name!r} in {self.output} was run on other data or with another recipe; "
+                                  "use another --output, or --force to run it again")
+            self.rows = [r for r in self.rows if r["stage"] != name]
+            for stale in (self.checkpoint(name), os.path.join(self.output, f"{name}.epoch.pth")):
+                if os.path.exists(stale):
+                    os.remove(stale)
+            return False
+        return True
+
     def done(self, stage: dict) -> bool:
-        """A stage is done when its row and checkpoint exist (a size search: when every size has its row)."""
-        recorded = {r["stage"] for r in self.rows}
+        """A stage is done when its row (of this data and config) and checkpoint exist (a size sweep: when every
+        size has its row)."""
         if stage["kind"] == "input_size_search":
-            return all(f"{stage['name']}@{size}" in recorded for size in stage["sizes"])
-        return stage["name"] in recorded and os.path.exists(self.checkpoint(stage["name"]))
+            return all([self.finished(f"{stage['name']}@{size}", self.fingerprint(stage, size))
+                        for size in stage["sizes"]])
+        return self.finished(stage["name"], self.fingerprint(stage)) and os.path.exists(self.checkpoint(stage["name"]))
 
     def model_of(self, stage: str) -> ShuffleNetV1:
         if not os.path.exists(self.checkpoint(stage)):
@@ -76,7 +107,11 @@ class Pipeline:
     def fit(self, model, stage: dict, size: int, criterion: Optional[Callable] = None, tag: str = ""):
         name = stage["name"] + tag
         resume = os.path.join(self.output, f"{name}.epoch.pth")
-        fit(model, self.train_split, size, self.train_config(stage), criterion, resume, desc=name)
+        fingerprint = self.fingerprint(stage, size if tag else None)
+        if self.force and os.path.exists(resume) and load_checkpoint(resume).get("fingerprint") != fingerprint:
+            os.remove(resume)
+        fit(model, self.train_split, size, self.train_config(stage), criterion, resume, desc=name,
+            fingerprint=fingerprint)
         return model
 
     def reference(self):
@@ -90,6 +125,7 @@ class Pipeline:
         metrics = evaluate(model, self.val_split, size)
         macs = count_macs(model, size)
         row = {"stage": name, "kind": stage["kind"], "input_size": size, "macs": macs,
+               "fingerprint": self.fingerprint(stage, size if name != stage["name"] else None),
                "params": count_params(model), "f1": round(metrics["f1"], 4),
                "accuracy": round(metrics["accuracy"], 4), "seconds": round(time.time() - started, 1),
                "stage_repeats": model.config["stage_repeats"], "stage_channels": model.config["stage_channels"],
@@ -130,6 +166,16 @@ class Pipeline:
             STAGES[stage["kind"]](self, stage, time.time())
 
 
+def digest(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def data_fingerprint(*splits: Split) -> str:
+    """The class names and every image's class folder, file name and size: other data gives another value."""
+    return digest([[split.classes, sorted((os.path.relpath(p, os.path.dirname(os.path.dirname(p))),
+                                           os.path.getsize(p)) for p in split.paths)] for split in splits])
+
+
 # ----------------------------------------------------------------------------- stage kinds
 def previous_stage(pipeline: Pipeline, stage: dict) -> str:
     if "from" in stage:
@@ -141,6 +187,15 @@ def previous_stage(pipeline: Pipeline, stage: dict) -> str:
     return compressing[-1] if compressing else pipeline.recipe.get("reference", "baseline")
 
 
+def upstream(pipeline: Pipeline, stage: dict) -> List[str]:
+    """The stages whose models this stage starts from or learns from."""
+    names = list(stage.get("teachers", []))
+    if stage["kind"] in ("layer_prune", "channel_prune", "decompose") or (stage["kind"] == "distill"
+                                                                          and "model" not in stage):
+        names.append(previous_stage(pipeline, stage))
+    return names
+
+
 def run_train(pipeline: Pipeline, stage: dict, started: float) -> None:
     model = pipeline.fit(pipeline.fresh_model(stage.get("model")), stage, pipeline.input_size)
     pipeline.record(stage, model, pipeline.input_size, started)
@@ -150,7 +205,7 @@ def run_input_size_search(pipeline: Pipeline, stage: dict, started: float) -> No
     """A sweep: one model per size, each row timed on its own (the choice of size is the recipe's)."""
     for size in stage["sizes"]:
         name = f"{stage['name']}@{size}"
-        if any(r["stage"] == name for r in pipeline.rows):
+        if pipeline.finished(name, pipeline.fingerprint(stage, size)):
             print(f"{name}: done, skipped")
             continue
         size_started = time.time()
@@ -236,6 +291,8 @@ def make_parser():
     parser.add_argument("--output", default=os.path.join("runs", "compress"))
     parser.add_argument("--stages", nargs="+", default=None, help="run only these stages (by name)")
     parser.add_argument("--lenient", action="store_true", help="leave out unreadable images instead of stopping")
+    parser.add_argument("--force", action="store_true",
+                        help="run again the stages whose recorded data or config differ (default: stop and say so)")
     parser.add_argument("--list", action="store_true", help="print the stage kinds with their keys and defaults")
     return parser
 
@@ -250,7 +307,7 @@ def main(argv=None) -> None:
     warn_if_cores_are_shared(lambda message: print(f"warning: {message}", file=sys.stderr))
     data = data_or_generated(args.data, args.output)
     train_split, val_split = load_data(data, strict=not args.lenient)
-    pipeline = Pipeline(recipe, train_split, val_split, args.output)
+    pipeline = Pipeline(recipe, train_split, val_split, args.output, force=args.force)
     pipeline.run(args.stages)
     print(results_table(pipeline.rows))
     print(f"results: {os.path.join(args.output, 'results.md')} (and .json, .png)")

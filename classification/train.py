@@ -110,10 +110,10 @@ def evaluate(model: nn.Module, split: Split, input_size: int, batch_size: int = 
 
 def fit(model: nn.Module, train: Split, input_size: int, config: TrainConfig,
         criterion: Optional[Callable] = None, checkpoint_path: Optional[str] = None,
-        desc: str = "train") -> nn.Module:
+        desc: str = "train", fingerprint: Optional[str] = None) -> nn.Module:
     """Train ``model`` in place. ``criterion(logits, labels, images)`` defaults to the task loss (pass a
     ``Distiller`` for KD). With ``checkpoint_path``, state is saved atomically after every epoch and a run that
-    finds it resumes at the next epoch."""
+    finds it resumes at the next epoch, if it was saved with the same ``fingerprint`` (data and config)."""
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     loss_fn = task_loss(config)
@@ -124,6 +124,9 @@ def fit(model: nn.Module, train: Split, input_size: int, config: TrainConfig,
     start_epoch = 0
     if checkpoint_path and os.path.exists(checkpoint_path):
         state = load_checkpoint(checkpoint_path)
+        if state.get("fingerprint") != fingerprint:
+            raise ConfigError(f"{checkpoint_path}: saved by a run on other data or with another config; remove it "
+                              "(or use classification.compress --force)")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         start_epoch = state["epoch"]
@@ -153,5 +156,5 @@ def fit(model: nn.Module, train: Split, input_size: int, config: TrainConfig,
             bar.set_postfix(loss=f"{total / seen:.3f}", img_s=f"{seen / (time.time() - started):.0f}")
         if checkpoint_path:
             atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch + 1,
-                         "config": asdict(config)}, checkpoint_path)
+                         "config": asdict(config), "fingerprint": fingerprint}, checkpoint_path)
     return model

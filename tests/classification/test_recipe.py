@@ -71,3 +71,41 @@ def test_list_shows_every_kind_with_its_keys(capfd):
         assert f"kind {kind}:" in out
         assert all(f"  {key}:" in out for key in schema)
     assert "temperature: default 4.0" in out and "sizes: required" in out
+
+
+TINY = """
+input_size: 32
+model: {groups: 3, width: 0.25, stage_repeats: [1, 1, 1]}
+train: {epochs: 1, batch_size: 8, lr: 0.05, num_workers: 0}
+stages:
+  - {name: baseline, kind: train}
+  - {name: pruned, kind: layer_prune, stage_repeats: [1, 1, 1], epochs: 1}
+"""
+
+
+def test_finished_stages_are_reused_only_for_the_same_data_and_config(tmp_path, capfd):
+    from classification.data import make_synthetic_folder
+
+    first = make_synthetic_folder(str(tmp_path / "a"), classes=2, train_per_class=4, val_per_class=2, size=40)
+    other = make_synthetic_folder(str(tmp_path / "b"), classes=2, train_per_class=5, val_per_class=2, size=40)
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(TINY)
+    out = str(tmp_path / "out")
+    main(["--data", first, "--recipe", str(recipe), "--output", out])
+    main(["--data", first, "--recipe", str(recipe), "--output", out])
+    assert "baseline: done, skipped" in capfd.readouterr().out
+    for data, text in ((other, TINY), (first, TINY.replace("lr: 0.05", "lr: 0.02"))):
+        recipe.write_text(text)
+        with pytest.raises(SystemExit):
+            main(["--data", data, "--recipe", str(recipe), "--output", out])
+        assert capfd.readouterr().err.strip().splitlines()[-1] == (
+            f"error: stage 'baseline' in {out} was run on other data or with another recipe; use another --output, "
+            "or --force to run it again")
+    main(["--data", first, "--recipe", str(recipe), "--output", out, "--force"])
+    printed = capfd.readouterr().out
+    assert "baseline: train" in printed and "pruned: layer_prune" in printed
+    # a stage whose input model's stage changed is stale too, though its own keys did not change
+    recipe.write_text(TINY.replace("lr: 0.05", "lr: 0.02").replace("kind: train}", "kind: train, epochs: 2}"))
+    with pytest.raises(SystemExit):
+        main(["--data", first, "--recipe", str(recipe), "--output", out, "--stages", "pruned"])
+    assert capfd.readouterr().err.strip().splitlines()[-1].startswith(f"error: stage 'pruned' in {out} was run on")
