@@ -32,6 +32,23 @@ def macro_f1(labels: Sequence[int], predictions: Sequence[int], num_classes: int
     return float(np.mean(scores))
 
 
+def confusion_matrix(labels: Sequence[int], predictions: Sequence[int], num_classes: int) -> np.ndarray:
+    """(true class, predicted class) counts."""
+    matrix = np.zeros((num_classes, num_classes), np.int64)
+    np.add.at(matrix, (np.asarray(labels), np.asarray(predictions)), 1)
+    return matrix
+
+
+def per_class_scores(matrix: np.ndarray) -> dict:
+    """Precision, recall and F1 per class from a confusion matrix (0 where undefined)."""
+    true_pos = np.diag(matrix).astype(np.float64)
+    predicted, actual = matrix.sum(0), matrix.sum(1)
+    precision = np.divide(true_pos, predicted, out=np.zeros_like(true_pos), where=predicted > 0)
+    recall = np.divide(true_pos, actual, out=np.zeros_like(true_pos), where=actual > 0)
+    f1 = np.divide(2 * true_pos, predicted + actual, out=np.zeros_like(true_pos), where=(predicted + actual) > 0)
+    return {"precision": precision.tolist(), "recall": recall.tolist(), "f1": f1.tolist()}
+
+
 def compression_score(macs: int, f1: float, base_macs: int, ref_f1: Optional[float]) -> float:
     """Lower is better: MACs / base_MACs + (1 - F1/ref_F1), halved when F1 beats the reference."""
     ratio = 1 - f1 / ref_f1 if ref_f1 else 0.0

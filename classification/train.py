@@ -96,14 +96,20 @@ def cosine_lr(config: TrainConfig, step: int, steps_per_epoch: int) -> float:
 
 
 @torch.no_grad()
+def predict(model: nn.Module, split: Split, input_size: int, batch_size: int = 128, num_workers: int = 0) -> np.ndarray:
+    """The predicted class of every image of ``split``, in order."""
+    model.eval()
+    predictions = []
+    with torch.no_grad():
+        for images, _ in make_loader(split, input_size, batch_size, train=False, num_workers=num_workers):
+            predictions.append(model(images).argmax(1))
+    return torch.cat(predictions).numpy()
+
+
 def evaluate(model: nn.Module, split: Split, input_size: int, batch_size: int = 128,
              num_workers: int = 0) -> Dict[str, float]:
     """Macro F1 and accuracy of ``model`` on ``split``."""
-    model.eval()
-    predictions = []
-    for images, _ in make_loader(split, input_size, batch_size, train=False, num_workers=num_workers):
-        predictions.append(model(images).argmax(1))
-    predictions = torch.cat(predictions).numpy()
+    predictions = predict(model, split, input_size, batch_size, num_workers)
     labels = np.asarray(split.labels)
     return {"f1": macro_f1(labels, predictions, len(split.classes)), "accuracy": float(np.mean(predictions == labels))}
 

@@ -117,6 +117,41 @@ def test_evaluate_prints_macs_f1_score(image_folder, tmp_path):
     assert "macro F1" in result.stdout and "score" in result.stdout
 
 
+def test_per_class_scores_by_hand():
+    from classification.metrics import confusion_matrix, macro_f1, per_class_scores
+
+    labels, predictions = [0, 0, 0, 1, 1, 2], [0, 0, 1, 1, 2, 2]
+    matrix = confusion_matrix(labels, predictions, 3)
+    assert matrix.tolist() == [[2, 1, 0], [0, 1, 1], [0, 0, 1]]
+    scores = per_class_scores(matrix)
+    assert scores["precision"] == pytest.approx([1.0, 0.5, 0.5]) and scores["recall"] == pytest.approx([2 / 3, 0.5, 1])
+    assert scores["f1"] == pytest.approx([0.8, 0.5, 2 / 3])
+    assert sum(scores["f1"]) / 3 == pytest.approx(macro_f1(labels, predictions, 3))
+
+
+def test_evaluation_report_takes_its_reference_from_the_run(image_folder, tmp_path):
+    from PIL import Image
+
+    from classification.models import save_model
+
+    path = str(tmp_path / "distill.pth")
+    save_model(path, ShuffleNetV1(3), 48, ["class_0", "class_1", "class_2"], "distill")
+    (tmp_path / "results.json").write_text(json.dumps([
+        {"stage": "baseline", "macs": 1000, "f1": 0.4}, {"stage": "baseline_same_budget", "macs": 2000, "f1": 0.6}]))
+    result = run_cli("classification.evaluate", "--ckpt", path, "--data", image_folder, "--latency-runs", "3",
+                     "--json", str(tmp_path / "report.json"))
+    assert result.returncode == 0, result.stderr
+    assert "(base MACs 2,000, ref F1 0.6 from stage baseline_same_budget)" in result.stdout
+    assert "ms/image (batch 1, median of 3)" in result.stdout and "| true \\ predicted" in result.stdout
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert sum(report["confusion"], []) and sum(map(sum, report["confusion"])) == report["images"] == 12
+    assert sum(v["support"] for v in report["per_class"].values()) == 12
+    with Image.open(tmp_path / "distill_confusion.png") as png:
+        assert png.format == "PNG" and png.size[0] > 200
+    missing = run_cli("classification.evaluate", "--ckpt", path, "--data", image_folder, "--reference", "teacher")
+    assert missing.returncode == 2 and "no stage 'teacher'" in missing.stderr.strip().splitlines()[-1]
+
+
 KILL_RECIPE = """
 input_size: 48
 model: {groups: 3, width: 0.25, stage_repeats: [1, 1, 1]}
