@@ -114,8 +114,9 @@ class Pipeline:
             fingerprint=fingerprint)
         return model
 
-    def reference(self):
-        reference = self.recipe.get("reference", "baseline")
+    def reference(self, name: Optional[str] = None):
+        """(MACs, F1) of the reference stage (the recipe's ``reference`` unless ``name``), or Nones before it ran."""
+        reference = name or self.recipe.get("reference", "baseline")
         row = next((r for r in self.rows if r["stage"] == reference), None)
         return (row["macs"], row["f1"]) if row else (None, None)
 
@@ -140,10 +141,13 @@ class Pipeline:
         return row
 
     def write_results(self) -> None:
-        base_macs, ref_f1 = self.reference()
+        columns = {"score": self.reference()}
+        if self.recipe.get("second_reference"):
+            columns["score_vs_" + self.recipe["second_reference"]] = self.reference(self.recipe["second_reference"])
         for row in self.rows:
-            row["score"] = (round(compression_score(row["macs"], row["f1"], base_macs, ref_f1), 4)
-                            if base_macs else None)
+            for column, (base_macs, ref_f1) in columns.items():
+                row[column] = (round(compression_score(row["macs"], row["f1"], base_macs, ref_f1), 4)
+                               if base_macs else None)
         atomic_write_text(os.path.join(self.output, "results.json"), json.dumps(self.rows, indent=2))
         atomic_write_text(os.path.join(self.output, "results.md"), results_table(self.rows))
         plot_results(self.rows, os.path.join(self.output, "results.png"))
@@ -184,7 +188,8 @@ def previous_stage(pipeline: Pipeline, stage: dict) -> str:
     index = names.index(stage["name"])
     compressing = [s["name"] for s in pipeline.recipe["stages"][:index]
                    if s["kind"] in ("layer_prune", "channel_prune", "decompose", "distill")]
-    return compressing[-1] if compressing else pipeline.recipe.get("reference", "baseline")
+    return compressing[-1] if compressing else next(s["name"] for s in pipeline.recipe["stages"]
+                                                    if s["kind"] == "train")
 
 
 def upstream(pipeline: Pipeline, stage: dict) -> List[str]:
@@ -247,11 +252,14 @@ STAGES: Dict[str, Callable[[Pipeline, dict, float], None]] = {
 
 # ----------------------------------------------------------------------------- reporting
 def results_table(rows: List[dict]) -> str:
-    header = "| stage | kind | input | MACs | params | F1 | accuracy | score | time (s) | repeats / channels / groups |\n"
-    header += "|---|---|---|---|---|---|---|---|---|---|\n"
+    scores = [k for k in (rows[0] if rows else {}) if k == "score" or k.startswith("score_vs_")]
+    header = ("| stage | kind | input | MACs | params | F1 | accuracy | " + " | ".join(scores)
+              + " | time (s) | repeats / channels / groups |\n")
+    header += "|---" * (9 + len(scores) - 1) + "|\n"
     lines = [f"| {r['stage']} | {r['kind']} | {r['input_size']} | {r['macs']:,} | {r['params']:,} | {r['f1']:.4f} | "
-             f"{r['accuracy']:.4f} | {'-' if r.get('score') is None else format(r['score'], '.4f')} | "
-             f"{r['seconds']} | {r['stage_repeats']} / {r['stage_channels']} / {r['stage_groups']} |"
+             f"{r['accuracy']:.4f} | "
+             + " | ".join("-" if r.get(k) is None else format(r[k], ".4f") for k in scores)
+             + f" | {r['seconds']} | {r['stage_repeats']} / {r['stage_channels']} / {r['stage_groups']} |"
              for r in rows]
     return header + "\n".join(lines) + "\n"
 

@@ -20,7 +20,7 @@ COMMON: Schema = {
     "kind": (str, REQUIRED, "one of the stage kinds"),
 }
 FROM: Schema = {"from": (str, None, "stage whose model this one starts from (None: the last earlier "
-                                    "layer_prune/channel_prune/decompose/distill stage, else the recipe's reference)")}
+                                    "layer_prune/channel_prune/decompose/distill stage, else the first train stage)")}
 MODEL: Schema = {"model": (dict, None, "ShuffleNetV1 arguments over the recipe's model (e.g. {width: 1.0})")}
 
 KINDS: Dict[str, Schema] = {
@@ -39,6 +39,7 @@ KINDS: Dict[str, Schema] = {
 TOP: Schema = {
     "input_size": (int, REQUIRED, "working input size"),
     "reference": (str, "baseline", "stage whose MACs and F1 the score is relative to"),
+    "second_reference": (str, None, "another stage for a second score column (score_vs_<stage>)"),
     "model": (dict, REQUIRED, "ShuffleNetV1 arguments"),
     "train": (dict, {}, "training settings for every stage (a stage's own keys win)"),
     "stages": (list, REQUIRED, "the stages, run in order"),
@@ -99,8 +100,10 @@ def check_recipe(recipe: Optional[dict], path: str) -> dict:
                     raise ConfigError(f"{where}: remove keys must be stage indices 0-{len(repeats) - 1}, "
                                       f"got {key!r}")
         seen.append(stage["name"])
-    if recipe.get("reference", "baseline") not in seen:
-        raise ConfigError(f"{path}: reference {recipe.get('reference', 'baseline')!r} is not a stage")
+    for key in ("reference", "second_reference"):
+        name = recipe.get(key, TOP[key][1])
+        if name is not None and name not in seen:
+            raise ConfigError(f"{path}: {key} {name!r} is not a stage")
     return recipe
 
 

@@ -1,4 +1,5 @@
 """The recipe is checked whole before any stage trains: every misspelt key or bad value is one named error."""
+import json
 import os
 
 import pytest
@@ -109,3 +110,15 @@ def test_finished_stages_are_reused_only_for_the_same_data_and_config(tmp_path, 
     with pytest.raises(SystemExit):
         main(["--data", first, "--recipe", str(recipe), "--output", out, "--stages", "pruned"])
     assert capfd.readouterr().err.strip().splitlines()[-1].startswith(f"error: stage 'pruned' in {out} was run on")
+
+
+def test_the_reference_stage_scores_one_in_its_own_column(tmp_path):
+    from classification.data import make_synthetic_folder
+
+    data = make_synthetic_folder(str(tmp_path / "a"), classes=2, train_per_class=4, val_per_class=2, size=40)
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(TINY.replace("stages:", "reference: pruned\nsecond_reference: baseline\nstages:"))
+    main(["--data", data, "--recipe", str(recipe), "--output", str(tmp_path / "out")])
+    rows = {r["stage"]: r for r in json.loads((tmp_path / "out" / "results.json").read_text())}
+    assert rows["pruned"]["score"] == 1.0 and rows["baseline"]["score_vs_baseline"] == 1.0
+    assert "| score | score_vs_baseline |" in (tmp_path / "out" / "results.md").read_text()
