@@ -1,0 +1,41 @@
+"""INT8 quantization of an exported model: calibrated on training images, evaluable through the same path."""
+import os
+
+import onnx
+import pytest
+import torch
+
+from yolox_mods.cli import quantize_onnx as quantize_cli
+from yolox_mods.cli.common import load_exp
+from yolox_mods.export import export_onnx
+from yolox_mods.quantize import quantize_onnx, training_images
+from yolox_mods.runtime import OnnxDetector
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_int8_model_keeps_metadata_and_tracks_fp32(synthetic_voc, tmp_path, capfd):
+    exp = load_exp(os.path.join(ROOT, "exps", "yolox_voc_nano.py"), ["data_dir", synthetic_voc])
+    torch.manual_seed(0)
+    model = exp.get_model().eval()
+    fp32 = str(tmp_path / "fp32.onnx")
+    export_onnx(model, fp32, (96, 96))
+    images = training_images(exp, 8)
+    assert len(images) == 8 and all("/JPEGImages/" in p for p in images)
+    test_ids = set(open(os.path.join(synthetic_voc, "VOC2007", "ImageSets", "Main", "test.txt")).read().split())
+    assert not {os.path.splitext(os.path.basename(p))[0] for p in images} & test_ids
+    int8 = str(tmp_path / "int8.onnx")
+    report = quantize_onnx(fp32, int8, images, "u8s8", per_channel=True)
+    assert report["quantize_nodes"] > 50 and report["bytes"] < 0.5 * report["fp32_bytes"]
+    meta = {p.key: p.value for p in onnx.load(int8).metadata_props}
+    assert meta["yolox_lite_input_size"] == "96,96" and meta["yolox_lite_int8"] == "u8s8,per_channel"
+    batch = torch.rand(2, 3, 96, 96) * 255
+    ours, theirs = OnnxDetector(int8)(batch), OnnxDetector(fp32)(batch)
+    assert ours.shape == theirs.shape
+    # boxes in pixels after decoding: INT8 stays close to FP32 (a broken graph would be off by orders)
+    assert (ours[..., :4] - theirs[..., :4]).abs().median() < 8.0
+    with pytest.raises(ValueError, match="no node named 'nope'"):
+        quantize_onnx(fp32, int8, images, keep_float=["nope"])
+    quantize_cli.main(["-n", "yolox_voc_nano", "--onnx", fp32, "--output", str(tmp_path / "cli.onnx"), "--calib", "4",
+                       "--types", "u8u8", "--reduce-range", "data_dir", synthetic_voc])
+    assert '"types": "u8u8"' in capfd.readouterr().out
