@@ -12,4 +12,12 @@ setup(
         "matplotlib", "pyyaml", "onnx", "onnxruntime", "pillow", "numpy",
     ],
     extras_require={"test": ["pytest", "hypothesis"]},
+    entry_points={"console_scripts": [
+        *(f"yolox-lite-{name.replace('_', '-')} = yolox_mods.cli.{name}:main" for name in (
+            "train", "eval", "demo", "export_onnx", "quantize_onnx", "benchmark", "check_data", "plot_curves",
+            "publish_weights", "quickstart")),
+        "yolox-lite-compress = classification.compress:main",
+        "yolox-lite-classify-eval = classification.evaluate:main",
+        "yolox-lite-block-study = classification.block_study:main",
+    ]},
 )

@@ -94,3 +94,29 @@ def test_a_job_already_using_the_cores_is_named(tmp_path):
     finally:
         for process in [*psutil.Process(pid).children(recursive=True), psutil.Process(pid)]:
             process.kill()
+
+
+CLI_MODULES = ["yolox_mods.cli." + name for name in ("train", "eval", "demo", "export_onnx", "quantize_onnx",
+                                                     "benchmark", "check_data", "plot_curves", "publish_weights",
+                                                     "quickstart")] + [
+    "classification.compress", "classification.evaluate", "classification.block_study"]
+
+
+def test_every_cli_runs_with_python_m():
+    # runpy.run_module is what `python -m` does; one interpreter for all keeps the test cheap
+    code = ("import runpy, sys\n"
+            "for module in sys.argv[1:]:\n"
+            "    sys.argv = [module, '--help']\n"
+            "    try:\n"
+            "        runpy.run_module(module, run_name='__main__', alter_sys=True)\n"
+            "    except SystemExit as stop:\n"
+            "        print(module, 'exit', stop.code)\n")
+    result = subprocess.run([sys.executable, "-c", code, *CLI_MODULES], capture_output=True, text=True, timeout=300)
+    assert [line for line in result.stdout.splitlines() if " exit " in line] == [f"{m} exit 0" for m in CLI_MODULES]
+
+
+def test_console_scripts_point_at_those_mains():
+    from importlib.metadata import entry_points
+
+    scripts = {e.name: e.value for e in entry_points(group="console_scripts") if e.name.startswith("yolox-lite-")}
+    assert set(scripts.values()) == {m + ":main" for m in CLI_MODULES}

@@ -162,3 +162,7 @@ def main(argv=None):
         print(table)
     print(header)
     print(write_report(list(results.values()), args.output, header))
+
+
+if __name__ == "__main__":
+    main()

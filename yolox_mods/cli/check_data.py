@@ -26,3 +26,7 @@ def main(argv=None):
     print(f"{len(report.records)} usable images; {len(report.problems)} problem(s): "
           f"{report.skipped_images} image(s) and {report.skipped_objects} object(s) would be left out")
     sys.exit(1 if report.problems else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -121,3 +121,7 @@ def main(argv=None):
         raise ConfigError("give -c or --onnx, not both")
     exp, predictor = build_predictor(args)
     (run_images if args.demo == "image" else run_video)(exp, predictor, args)
+
+
+if __name__ == "__main__":
+    main()

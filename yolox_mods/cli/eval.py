@@ -138,3 +138,7 @@ def main(argv=None):
         raise ConfigError("--onnx runs ONNX Runtime on one CPU process: --fp16, --fuse, --speed and -d do not apply")
     warn_if_cores_are_shared(logger.warning)
     launch_workers(eval_worker, args, args.devices or 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -53,3 +53,7 @@ def main(argv=None):
                         f"atol {args.atol} + rtol {args.rtol} x |torch|); the export is not faithful")
     print(f"wrote {path} ({'weights ' + ckpt if ckpt else 'untrained weights'}); max |onnxruntime - torch| = "
           f"{difference.max():.2e}, within atol {args.atol} + rtol {args.rtol} x |torch|")
+
+
+if __name__ == "__main__":
+    main()

@@ -46,3 +46,7 @@ def main(argv=None):
     axis.set_title(args.title)
     save_figure(figure, args.output)
     print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()

@@ -27,3 +27,7 @@ def main(argv=None):
     entry = publish(args.run_dir, args.weights_dir, args.name, args.protocol, args.seed, args.dtype, args.val_eval,
                     args.results_dir)
     print(json.dumps(entry, indent=2))
+
+
+if __name__ == "__main__":
+    main()

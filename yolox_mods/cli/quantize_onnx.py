@@ -30,3 +30,7 @@ def main(argv=None):
     report = quantize_onnx(args.onnx, args.output, training_images(exp, args.calib), args.types,
                            not args.per_tensor, args.reduce_range, args.keep_float)
     print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -49,3 +49,7 @@ def main(argv=None):
                      f"{100 * result.map50_95:.2f}"]],
                    headers=["exp", "model at 416x416", "epochs", "train min", "mAP50", "mAP50:95"],
                    tablefmt="github"))
+
+
+if __name__ == "__main__":
+    main()

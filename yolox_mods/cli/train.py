@@ -45,3 +45,7 @@ def main(argv=None):
     prepare_exp(args)  # fail on a bad exp or override here, before any process starts
     warn_if_cores_are_shared(logger.warning)
     launch_workers(train_worker, args, args.devices or (torch.cuda.device_count() if args.device == "cuda" else 1))
+
+
+if __name__ == "__main__":
+    main()
