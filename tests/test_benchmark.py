@@ -24,7 +24,9 @@ def test_quick_benchmark_writes_results(tmp_path):
     stock, mdconv = rows
     assert stock["latency_ratio"] == {"torch@128": 1.0, "onnx@128": 1.0}
     assert set(mdconv["latency_ms"]) == {"torch@128", "onnx@128"}
-    assert all(0 <= r["map50"] <= 1 and r["train_img_per_s"] > 0 for r in rows)
+    for row in rows:  # the benchmark's mAP is the headline the trainer itself wrote for that run
+        headline = json.load(open(tmp_path / "runs" / row["exp"] / "test_eval.json"))
+        assert 100 * row["map50"] == pytest.approx(headline["mAP50"], abs=1e-9) and row["train_img_per_s"] > 0
     assert mdconv["params_m"] == pytest.approx(0.8851, abs=1e-4)
     table = open(tmp_path / "variants.md").read()
     assert "ratios are to yolox_voc_nano" in table and "mdconv_nano" in table
