@@ -28,7 +28,8 @@ def error_line(capfd, main, argv):
     (eval_cli.main, ["-n", "final_nanoo"], "error: -n final_nanoo: no exp of that name; choose from dark2fpn_nano"),
     (eval_cli.main, ["-n", "ghost_nano", "-f", "exps/final_nano.py"], "error: -f exps/final_nano.py and -n "
                                                                       "ghost_nano name different exps"),
-    (eval_cli.main, ["-n", "ghost_nano", "--random-weights", "-c", "x.pth"], "error: give one of -c, --onnx and --random-weights"),
+    (eval_cli.main, ["-n", "ghost_nano", "--random-weights", "-c", "x.pth"],
+     "error: give one of -c, --onnx and --random-weights"),
     (train_cli.main, [], "error: give an exp file with -f exps/<name>.py or its name with -n <name>"),
 ])
 def test_refused_before_anything_runs(capfd, main, argv, message):

@@ -1,4 +1,4 @@
-"""datasets/ build scripts on small fake releases: the preprocessing of the committed data, from folders and archives."""
+"""datasets/ build scripts on small fake releases: the measured data's preprocessing, from folders and archives."""
 import os
 import subprocess
 import sys
@@ -110,7 +110,8 @@ def test_recycle_from_trashnet(tmp_path, as_zip):
         with zipfile.ZipFile(source, "w") as archive:
             for name in ("glass/glass1.jpg", "trash/trash2.jpg"):
                 archive.write(release / name, f"dataset-resized/{name}")
-    lists = write_lists(tmp_path / "lists", {"recycle_train": ["glass/glass1.jpg"], "recycle_val": ["trash/trash2.jpg"]})
+    lists = write_lists(tmp_path / "lists", {"recycle_train": ["glass/glass1.jpg"],
+                                              "recycle_val": ["trash/trash2.jpg"]})
     result = run("build_recycle.py", "--trashnet", source, "--dest", str(tmp_path / "out"), "--lists", lists)
     assert result.returncode == 0, result.stderr
     assert "train: 1 images (glass 1)" in result.stdout and "val: 1 images (trash 1)" in result.stdout

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from classification.compress import main
+from tests.classification.recipes import tiny_recipe
 from classification.models import load_model
 from classification.data import load_data, make_synthetic_folder
 from classification.models import ShuffleNetV1
@@ -152,15 +153,10 @@ def test_evaluation_report_takes_its_reference_from_the_run(image_folder, tmp_pa
     assert missing.returncode == 2 and "no stage 'teacher'" in missing.stderr.strip().splitlines()[-1]
 
 
-KILL_RECIPE = """
-input_size: 48
-model: {groups: 3, width: 0.25, stage_repeats: [1, 1, 1]}
-train: {epochs: 1, batch_size: 16, lr: 0.05, num_workers: 0}
-stages:
-  - {name: baseline, kind: train}
+KILL_RECIPE = tiny_recipe("""  - {name: baseline, kind: train}
   - {name: teacher, kind: train, epochs: 8, model: {width: 0.5}}
   - {name: distill, kind: distill, from: baseline, teachers: [teacher], method: kl}
-"""
+""", input_size=48, batch_size=16)
 
 
 @pytest.mark.slow

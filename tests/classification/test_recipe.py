@@ -7,6 +7,7 @@ import yaml
 
 from classification.compress import main
 from classification.recipe import KINDS, check_recipe
+from tests.classification.recipes import tiny_recipe
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RECIPES = os.path.join(ROOT, "classification", "recipes")
@@ -74,14 +75,9 @@ def test_list_shows_every_kind_with_its_keys(capfd):
     assert "temperature: default 4.0" in out and "sizes: required" in out
 
 
-TINY = """
-input_size: 32
-model: {groups: 3, width: 0.25, stage_repeats: [1, 1, 1]}
-train: {epochs: 1, batch_size: 8, lr: 0.05, num_workers: 0}
-stages:
-  - {name: baseline, kind: train}
+TINY = tiny_recipe("""  - {name: baseline, kind: train}
   - {name: pruned, kind: layer_prune, stage_repeats: [1, 1, 1], epochs: 1}
-"""
+""")
 
 
 def test_finished_stages_are_reused_only_for_the_same_data_and_config(tmp_path, capfd):
