@@ -10,5 +10,6 @@ from .shuffle import ChannelShuffle, GroupPointwiseConv, ShuffleUnit, channel_sh
 __all__ = [
     "ACTIVATIONS", "CONV_BLOCKS", "ChannelShuffle", "ConvBnAct", "DepthwiseConv", "DepthwiseSeparableConv",
     "GhostBottleneck", "GhostModule", "GroupPointwiseConv", "MixConv", "ShuffleUnit", "channel_shuffle", "create_act",
-    "create_conv", "create_depthwise", "equal_splits", "get_padding", "merge_mixconvs", "merged_depthwise", "split_channels",
+    "create_conv", "create_depthwise", "equal_splits", "get_padding", "merge_mixconvs", "merged_depthwise",
+    "split_channels",
 ]
