@@ -27,7 +27,7 @@ def fake_run(run_dir, exp):
 def test_publish_writes_small_loadable_weights_and_a_manifest(tmp_path):
     exp = load_exp(os.path.join(ROOT, "exps", "yolox_voc_nano.py"))
     model = fake_run(str(tmp_path / "run"), exp)
-    entry = publish(str(tmp_path / "run"), str(tmp_path / "weights"), "stock_s0", "quick", 0,
+    entry = publish(str(tmp_path / "run"), str(tmp_path / "weights"), "stock_s0", "quick", 0, dtype="float16",
                     results_dir=str(tmp_path / "results"))
     published = str(tmp_path / "weights" / "stock_s0.pth")
     assert (entry["exp"], entry["seed"], entry["epochs"]) == ("yolox_voc_nano", 0, 45)
