@@ -1,5 +1,5 @@
 """``tools/publish_weights.py RUN_DIR --name NAME --seed N``: a run's last-epoch EMA weights into weights/ with a
-manifest entry (exp, seed, protocol, epochs, mAP, sha256, date), and its evaluation JSONs into results/runs/."""
+manifest entry (exp, seed, protocol, epochs, mAP, sha256, date), and its evaluation JSONs into results/quick/."""
 import argparse
 import json
 
@@ -18,7 +18,7 @@ def make_parser():
                              "that it evaluates to the same mAP before publishing it")
     parser.add_argument("--val-eval", default=None, help="tools/eval.py --split val --json of the same weights")
     parser.add_argument("--weights-dir", default="weights")
-    parser.add_argument("--results-dir", default="results/runs")
+    parser.add_argument("--results-dir", default="results/quick")
     return parser
 
 
