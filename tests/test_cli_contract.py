@@ -31,6 +31,9 @@ def error_line(capfd, main, argv):
     (eval_cli.main, ["-n", "ghost_nano", "--random-weights", "-c", "x.pth"],
      "error: give one of -c, --onnx and --random-weights"),
     (train_cli.main, [], "error: give an exp file with -f exps/<name>.py or its name with -n <name>"),
+    (eval_cli.main, ["-n", "ghost_nano", "--random-weights"], "error: --random-weights goes with --speed only"),
+    (export_cli.main, ["-f", "exps/ghost_nano.py", "--random-weights", "-c", "x.pth"],
+     "error: give -c or --random-weights, not both"),
 ])
 def test_refused_before_anything_runs(capfd, main, argv, message):
     assert error_line(capfd, main, argv).startswith(message)

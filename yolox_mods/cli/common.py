@@ -75,6 +75,14 @@ def checked_args(parser, argv, refused=None):
     return args
 
 
+def checkpoint_for(exp, ckpt: Optional[str], random_weights: bool = False,
+                   experiment_name: Optional[str] = None) -> Optional[str]:
+    """The weights a tool loads: ``-c``, else the run's checkpoint; None (untrained) only when asked for."""
+    if ckpt and random_weights:
+        raise ConfigError("give -c or --random-weights, not both")
+    return ckpt or (None if random_weights else run_checkpoint(exp, experiment_name))
+
+
 def run_checkpoint(exp, experiment_name: Optional[str] = None, name: str = "latest_ckpt.pth") -> str:
     """YOLOX's default ``-c``: the run's checkpoint under ``output_dir/<experiment name>/``; a missing one is an
     error, never silently random weights. ``latest_ckpt.pth`` holds the last epoch's evaluated (EMA) weights, the

@@ -10,7 +10,7 @@ import cv2
 from ..common import ConfigError, DataError, exits_cleanly_on_bad_input, load_checkpoint, load_exact, read_image
 from ..demo import Predictor, draw, image_paths, summary_line
 from ..runtime import OnnxDetector
-from .common import exp_file_for, load_exp, run_checkpoint
+from .common import checkpoint_for, exp_file_for, load_exp
 
 
 def make_parser():
@@ -51,7 +51,7 @@ def build_predictor(args):
         model = OnnxDetector(args.onnx)
         exp.test_size = model.size if not args.tsize else exp.test_size
     else:
-        ckpt = args.ckpt or run_checkpoint(exp, args.experiment_name)
+        ckpt = checkpoint_for(exp, args.ckpt, experiment_name=args.experiment_name)
         model = exp.get_model()
         load_exact(model, load_checkpoint(ckpt)["model"], ckpt)
         model.to(args.device)

@@ -11,7 +11,7 @@ from ..common import ConfigError, exits_cleanly_on_bad_input, load_checkpoint, l
 from ..common.cli import warn_if_cores_are_shared
 from ..evaluators import write_evaluation
 from ..runtime import OnnxDetector
-from .common import add_lite_arguments, checked_args, launch_workers, load_exp, run_checkpoint
+from .common import add_lite_arguments, checked_args, checkpoint_for, launch_workers, load_exp
 
 # YOLOX flags that have no meaning here: refused when given, never silently ignored
 REFUSED = {
@@ -33,7 +33,7 @@ def make_parser():
                         help="evaluate this tools/export_onnx.py file in ONNX Runtime instead of a checkpoint (same "
                              "data, pre- and post-processing)")
     parser.add_argument("--random-weights", action="store_true",
-                        help="evaluate untrained weights on purpose (without -c and without a run checkpoint)")
+                        help="with --speed: time untrained weights (without -c and without a run checkpoint)")
     parser.description = "Evaluate a yolox-lite checkpoint (-f exps/<name>.py -c ckpt) with VOC mAP"
     return parser
 
@@ -93,11 +93,6 @@ def eval_worker(args):
         exp.nmsthre = args.nms
     if args.tsize is not None:
         exp.test_size = (args.tsize, args.tsize)
-    ckpt = args.ckpt
-    if ckpt is None and not args.random_weights and not args.onnx:
-        ckpt = run_checkpoint(exp, args.experiment_name)
-    if ckpt is None:
-        logger.warning("--random-weights: evaluating untrained weights")
     device = torch.device("cuda", torch.cuda.current_device()) if args.device == "cuda" else "cpu"
     if args.onnx:
         detector = OnnxDetector(args.onnx)
@@ -112,6 +107,7 @@ def eval_worker(args):
                 write_evaluation(args.json, result, exp=exp.exp_name, onnx=args.onnx, split=args.split,
                                  image_sets=exp.eval_sets(args.split), test_size=list(exp.test_size))
         return
+    ckpt = checkpoint_for(exp, args.ckpt, args.random_weights, args.experiment_name)
     if args.speed:
         forward_ms, nms_ms, images = measure_speed(exp, ckpt, device, args.batch_size, args.split, args.legacy)
         if is_main_process():
@@ -134,6 +130,9 @@ def main(argv=None):
     args = checked_args(make_parser(), argv, REFUSED)
     if sum(map(bool, (args.random_weights, args.ckpt, args.onnx))) > 1:
         raise ConfigError("give one of -c, --onnx and --random-weights")
+    if args.random_weights and not args.speed:
+        raise ConfigError("--random-weights goes with --speed only: the mAP of untrained weights means nothing, "
+                          "their speed is the model's")
     if args.onnx and (args.fp16 or args.fuse or args.speed or args.devices):
         raise ConfigError("--onnx runs ONNX Runtime on one CPU process: --fp16, --fuse, --speed and -d do not apply")
     warn_if_cores_are_shared(logger.warning)

@@ -4,9 +4,9 @@ import argparse
 import numpy as np
 import torch
 
-from ..common import ConfigError, DataError, exits_cleanly_on_bad_input, load_checkpoint, load_exact
+from ..common import DataError, exits_cleanly_on_bad_input, load_checkpoint, load_exact
 from ..export import export_onnx, onnx_session
-from .common import load_exp, run_checkpoint
+from .common import checkpoint_for, load_exp
 
 
 def make_parser():
@@ -32,11 +32,9 @@ def make_parser():
 @exits_cleanly_on_bad_input
 def main(argv=None):
     args = make_parser().parse_args(argv)
-    if args.random_weights and args.ckpt:
-        raise ConfigError("give -c or --random-weights, not both")
     exp = load_exp(args.exp_file, args.opts)
     model = exp.get_model().eval()
-    ckpt = args.ckpt if args.ckpt or args.random_weights else run_checkpoint(exp)
+    ckpt = checkpoint_for(exp, args.ckpt, args.random_weights)
     if ckpt:
         load_exact(model, load_checkpoint(ckpt)["model"], ckpt)
     size = (args.tsize, args.tsize) if args.tsize else tuple(exp.test_size)
