@@ -48,7 +48,7 @@ def test_train_eval_checkpoints_and_tensorboard(synthetic_voc, tmp_path):
     evaluated = run([EVAL, *common[:6], "--json", str(tmp_path / "eval.json"), *common[6:]])
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     assert "mAP50:" in evaluated.stdout and "Params: 0.87M" in evaluated.stdout
-    assert f"test split (8 images), checkpoint {out / 'latest_ckpt.pth'}" in evaluated.stdout
+    assert f"checkpoint {out / 'latest_ckpt.pth'} at 128x128, test split (8 images)" in evaluated.stdout
     again = json.loads((tmp_path / "eval.json").read_text())
     assert again["mAP50"] == pytest.approx(headline["mAP50"], abs=1e-9) and again["per_class_AP50"]
     # the exported model, evaluated through the same loader, evaluator and NMS

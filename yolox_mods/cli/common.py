@@ -49,6 +49,17 @@ def exp_file_for(name: str) -> str:
     return path
 
 
+def chosen_exp_file(exp_file: Optional[str], name: Optional[str]) -> str:
+    """The exp file of ``-f`` or ``-n`` (they must agree when both are given)."""
+    if exp_file is None:
+        if not name:
+            raise ConfigError("give an exp file with -f exps/<name>.py or its name with -n <name>")
+        return exp_file_for(name)
+    if name and os.path.splitext(os.path.basename(exp_file))[0] != name:
+        raise ConfigError(f"-f {exp_file} and -n {name} name different exps; give one")
+    return exp_file
+
+
 def refuse(args, refused) -> None:
     """``refused`` maps an argument's dest to (the value that means 'not asked for', why it is refused)."""
     for dest, (unset, why) in refused.items():
@@ -63,12 +74,7 @@ def checked_args(parser, argv, refused=None):
 
     args = parser.parse_args(argv)
     refuse(args, refused or {})
-    if args.exp_file is None:
-        if not args.name:
-            raise ConfigError("give an exp file with -f exps/<name>.py or its name with -n <name>")
-        args.exp_file = exp_file_for(args.name)
-    elif args.name and os.path.splitext(os.path.basename(args.exp_file))[0] != args.name:
-        raise ConfigError(f"-f {args.exp_file} and -n {args.name} name different exps; give one")
+    args.exp_file = chosen_exp_file(args.exp_file, args.name)
     args.device = resolve_device(args.device)
     if args.fp16 and args.device != "cuda":
         raise ConfigError("--fp16 needs a CUDA device")

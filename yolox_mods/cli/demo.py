@@ -10,7 +10,7 @@ import cv2
 from ..common import ConfigError, DataError, exits_cleanly_on_bad_input, load_checkpoint, load_exact, read_image
 from ..demo import Predictor, draw, image_paths, summary_line
 from ..runtime import OnnxDetector
-from .common import checkpoint_for, exp_file_for, load_exp
+from .common import checkpoint_for, chosen_exp_file, load_exp
 
 
 def make_parser():
@@ -42,9 +42,7 @@ def parse_args(argv):
 
 
 def build_predictor(args):
-    if args.exp_file is None and args.name is None:
-        raise ConfigError("give an exp file with -f exps/<name>.py or its name with -n <name>")
-    exp = load_exp(args.exp_file or exp_file_for(args.name), args.opts)
+    exp = load_exp(chosen_exp_file(args.exp_file, args.name), args.opts)
     if args.tsize:
         exp.test_size = (args.tsize, args.tsize)
     if args.onnx:

@@ -38,18 +38,20 @@ def make_parser():
     return parser
 
 
-def evaluate_checkpoint(exp, ckpt_path, device="cpu", batch_size=8, fp16=False, fuse=False, split="test",
-                        legacy=False):
-    """Load ``ckpt_path`` (None: the model's initial weights) into ``exp``'s model and score it on ``split``.
-    Returns (model info line, ``VOCResult`` on the main process, printable summary)."""
+def load_for_eval(exp, ckpt_path, device="cpu", fuse=False):
+    """``exp``'s model with ``ckpt_path``'s weights (None: its initial weights), in eval mode on ``device``."""
     model = exp.get_model()
-    info = get_model_info(model, exp.test_size)
     if ckpt_path is not None:
         load_exact(model, load_checkpoint(ckpt_path)["model"], ckpt_path)
     model.to(device).eval()
-    if fuse:
-        model = fuse_model(model)
-    return (info, *evaluate_model(exp, model, batch_size, fp16, split, legacy))
+    return fuse_model(model) if fuse else model
+
+
+def evaluate_checkpoint(exp, ckpt_path, device="cpu", batch_size=8, fp16=False, fuse=False, split="test",
+                        legacy=False):
+    """Score ``ckpt_path``'s weights on ``split``: (model info line, ``VOCResult`` on the main process, summary)."""
+    info = get_model_info(exp.get_model(), exp.test_size)
+    return (info, *evaluate_model(exp, load_for_eval(exp, ckpt_path, device, fuse), batch_size, fp16, split, legacy))
 
 
 def evaluate_model(exp, model, batch_size=8, fp16=False, split="test", legacy=False):
@@ -60,12 +62,9 @@ def evaluate_model(exp, model, batch_size=8, fp16=False, split="test", legacy=Fa
     return getattr(evaluator, "result", None), summary
 
 
-def measure_speed(exp, ckpt_path, device, batch_size, split, legacy=False):
+def measure_speed(exp, model, batch_size, split, legacy=False):
     """YOLOX's ``--speed``: milliseconds per image of the forward pass and of the NMS, over the split's images."""
-    model = exp.get_model()
-    if ckpt_path is not None:
-        load_exact(model, load_checkpoint(ckpt_path)["model"], ckpt_path)
-    model.to(device).eval()
+    device = next(model.parameters()).device
     loader = exp.get_eval_loader(batch_size, False, legacy=legacy, split=split)
     forward = nms = 0.0
     images = 0
@@ -93,35 +92,31 @@ def eval_worker(args):
         exp.nmsthre = args.nms
     if args.tsize is not None:
         exp.test_size = (args.tsize, args.tsize)
-    device = torch.device("cuda", torch.cuda.current_device()) if args.device == "cuda" else "cpu"
     if args.onnx:
-        detector = OnnxDetector(args.onnx)
+        model = OnnxDetector(args.onnx)
         if args.tsize is None:
-            exp.test_size = detector.size
-        result, summary = evaluate_model(exp, detector, args.batch_size, False, args.split, args.legacy)
-        if is_main_process():
-            print(f"{exp.exp_name}: ONNX Runtime model {args.onnx} at {exp.test_size[0]}x{exp.test_size[1]}, "
-                  f"{args.split} split ({len(result.image_ids)} images)")
-            print(summary)
-            if args.json:
-                write_evaluation(args.json, result, exp=exp.exp_name, onnx=args.onnx, split=args.split,
-                                 image_sets=exp.eval_sets(args.split), test_size=list(exp.test_size))
-        return
-    ckpt = checkpoint_for(exp, args.ckpt, args.random_weights, args.experiment_name)
+            exp.test_size = model.size
+        source, described = {"onnx": args.onnx}, f"ONNX Runtime model {args.onnx}"
+    else:
+        ckpt = checkpoint_for(exp, args.ckpt, args.random_weights, args.experiment_name)
+        device = torch.device("cuda", torch.cuda.current_device()) if args.device == "cuda" else "cpu"
+        model = load_for_eval(exp, ckpt, device, args.fuse)
+        source = {"ckpt": ckpt}
+        described = (f"{get_model_info(exp.get_model(), exp.test_size)}, "
+                     f"{'checkpoint ' + ckpt if ckpt else 'untrained weights'}")
+    size = f"{exp.test_size[0]}x{exp.test_size[1]}"
     if args.speed:
-        forward_ms, nms_ms, images = measure_speed(exp, ckpt, device, args.batch_size, args.split, args.legacy)
+        forward_ms, nms_ms, images = measure_speed(exp, model, args.batch_size, args.split, args.legacy)
         if is_main_process():
-            print(f"{exp.exp_name} at {exp.test_size[0]}x{exp.test_size[1]}, batch {args.batch_size}, {images} "
-                  f"{args.split} images: forward {forward_ms:.2f} ms/image, NMS {nms_ms:.2f} ms/image")
+            print(f"{exp.exp_name}: {described} at {size}, batch {args.batch_size}, {images} {args.split} images: "
+                  f"forward {forward_ms:.2f} ms/image, NMS {nms_ms:.2f} ms/image")
         return
-    info, result, summary = evaluate_checkpoint(exp, ckpt, device, args.batch_size, args.fp16, args.fuse,
-                                                args.split, args.legacy)
+    result, summary = evaluate_model(exp, model, args.batch_size, args.fp16, args.split, args.legacy)
     if is_main_process():
-        print(f"{exp.exp_name}: {info} at {exp.test_size[0]}x{exp.test_size[1]}, {args.split} split "
-              f"({len(result.image_ids)} images), checkpoint {ckpt}")
+        print(f"{exp.exp_name}: {described} at {size}, {args.split} split ({len(result.image_ids)} images)")
         print(summary)
         if args.json:
-            write_evaluation(args.json, result, exp=exp.exp_name, ckpt=ckpt, split=args.split,
+            write_evaluation(args.json, result, exp=exp.exp_name, **source, split=args.split,
                              image_sets=exp.eval_sets(args.split), test_size=list(exp.test_size))
 
 
@@ -133,8 +128,8 @@ def main(argv=None):
     if args.random_weights and not args.speed:
         raise ConfigError("--random-weights goes with --speed only: the mAP of untrained weights means nothing, "
                           "their speed is the model's")
-    if args.onnx and (args.fp16 or args.fuse or args.speed or args.devices):
-        raise ConfigError("--onnx runs ONNX Runtime on one CPU process: --fp16, --fuse, --speed and -d do not apply")
+    if args.onnx and (args.fp16 or args.fuse or args.devices):
+        raise ConfigError("--onnx runs ONNX Runtime on one CPU process: --fp16, --fuse and -d do not apply")
     warn_if_cores_are_shared(logger.warning)
     launch_workers(eval_worker, args, args.devices or 1)
 

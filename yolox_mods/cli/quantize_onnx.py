@@ -5,7 +5,7 @@ import json
 
 from ..common import exits_cleanly_on_bad_input
 from ..quantize import TYPE_PAIRS, quantize_onnx, training_images
-from .common import exp_file_for, load_exp
+from .common import chosen_exp_file, load_exp
 
 
 def make_parser():
@@ -26,7 +26,7 @@ def make_parser():
 @exits_cleanly_on_bad_input
 def main(argv=None):
     args = make_parser().parse_args(argv)
-    exp = load_exp(args.exp_file or exp_file_for(args.name or ""), args.opts)
+    exp = load_exp(chosen_exp_file(args.exp_file, args.name), args.opts)
     report = quantize_onnx(args.onnx, args.output, training_images(exp, args.calib), args.types,
                            not args.per_tensor, args.reduce_range, args.keep_float)
     print(json.dumps(report, indent=2))
