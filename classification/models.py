@@ -1,17 +1,15 @@
 """ShuffleNetV1 (Zhang et al. 2018, arXiv:1707.01083) on the shared ``yolox_mods.blocks``."""
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence
 
 import torch
 import torch.nn as nn
 
-from yolox_mods.blocks import ConvBnAct, ShuffleUnit, create_conv
+from yolox_mods.blocks import BlockSpec, ConvBnAct, ShuffleUnit
 from yolox_mods.common import CheckpointError, atomic_save, load_checkpoint, load_exact
 
 # stage output channels at width 1.0, by number of groups (paper, Table 1)
 STAGE_CHANNELS = {1: (144, 288, 576), 2: (200, 400, 800), 3: (240, 480, 960), 4: (272, 544, 1088),
                   8: (384, 768, 1536)}
-
-DepthwiseSpec = Tuple[str, Union[int, Sequence[int]]]
 
 
 class ShuffleNetV1(nn.Module):
@@ -27,7 +25,7 @@ class ShuffleNetV1(nn.Module):
 
     def __init__(self, num_classes: int, groups: int = 3, width: float = 0.25,
                  stage_repeats: Sequence[int] = (4, 8, 4), stage_channels: Optional[Sequence[int]] = None,
-                 stem_channels: Optional[int] = None, depthwise: DepthwiseSpec = ("dw", 3),
+                 stem_channels: Optional[int] = None, depthwise: BlockSpec = ("dw", 3),
                  stage_groups: Optional[Sequence[int]] = None, mid_channels: Optional[Sequence[int]] = None,
                  unit_overrides: Optional[Dict[str, dict]] = None):
         super().__init__()
@@ -39,8 +37,6 @@ class ShuffleNetV1(nn.Module):
         self.config = dict(num_classes=num_classes, groups=groups, width=width, stage_repeats=list(stage_repeats),
                            stage_channels=stage_channels, stem_channels=stem_channels, depthwise=tuple(depthwise),
                            stage_groups=stage_groups, mid_channels=mid_channels, unit_overrides=unit_overrides)
-        conv, ksize = depthwise
-        make_depthwise = (lambda c_in, c_out, s: create_conv(conv, c_in, c_out, ksize, s, act=None))
         self.stem = nn.Sequential(ConvBnAct(3, stem_channels, 3, 2, act="relu"),
                                   nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
         stages, in_channels = [], stem_channels
@@ -50,7 +46,7 @@ class ShuffleNetV1(nn.Module):
                 stride = 2 if unit == 0 else 1
                 units.append(ShuffleUnit(
                     in_channels, out_channels, stride, stage_groups[index], mid_channels=mid_channels[index],
-                    first_groups=1 if index == 0 and unit == 0 else None, depthwise=make_depthwise,
+                    first_groups=1 if index == 0 and unit == 0 else None, depthwise=tuple(depthwise),
                     **unit_overrides.get(f"{index}.{unit}", {})))
                 in_channels = out_channels
             stages.append(nn.Sequential(*units))

@@ -37,9 +37,14 @@ def test_each_group_sees_only_its_channels():
     assert torch.allclose(y[:, :2], torch.zeros_like(y[:, :2]))
 
 
-def test_factory_sequence_kernel_means_mixconv():
-    assert isinstance(create_conv("dw", 8, 8, (3, 5)), MixConv)
+def test_factory_has_one_spelling_per_block():
+    assert isinstance(create_conv("mix", 8, 8, [3, 5]), MixConv)
     assert isinstance(create_conv("dw", 8, 8, 3), DepthwiseConv)
+    # MixConv under "dw", or a one-kernel MixConv, would be a second set of checkpoint keys for the same block
+    with pytest.raises(ValueError, match="mixed kernels are 'mix'"):
+        create_conv("dw", 8, 8, (3, 5))
+    with pytest.raises(ValueError, match="one kernel is 'dw'"):
+        create_conv("mix", 8, 8, (3,))
     with pytest.raises(ValueError, match="one kernel size"):
         create_conv("base", 8, 8, (3, 5))
     with pytest.raises(ValueError, match="unknown conv block"):
@@ -74,7 +79,12 @@ def test_merged_depthwise_equals_mixconv_in_eval(stride, multiplier):
 
 
 def test_merge_mixconvs_replaces_nested_blocks_only():
-    model = nn.Sequential(nn.Conv2d(3, 8, 1), nn.Sequential(MixConv(8, 8, (3, 5))), MixConv(8, 8, 3))
+    model = nn.Sequential(nn.Conv2d(3, 8, 1), nn.Sequential(MixConv(8, 8, (3, 5))), MixConv(8, 8, 3)).eval()
     assert merge_mixconvs(model) == 2
     assert not any(isinstance(m, MixConv) for m in model.modules())
     assert isinstance(model[0], nn.Conv2d)
+
+
+def test_merged_depthwise_refuses_training_mode():
+    with pytest.raises(ValueError, match="eval mode"):
+        merged_depthwise(MixConv(8, 8, (3, 5)))

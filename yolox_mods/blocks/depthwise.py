@@ -25,20 +25,12 @@ class DepthwiseConv(ConvBnAct):
         super().__init__(in_channels, out_channels, ksize, stride, act, groups=in_channels)
 
 
-def create_depthwise(in_channels: int, out_channels: int, ksize: KernelSize, stride: int = 1,
-                     act: Optional[str] = "silu") -> nn.Module:
-    """A single kernel gives ``DepthwiseConv``; a sequence of kernels gives ``MixConv``."""
-    if isinstance(ksize, int):
-        return DepthwiseConv(in_channels, out_channels, ksize, stride, act)
-    return MixConv(in_channels, out_channels, ksize, stride, act)
-
-
 class DepthwiseSeparableConv(nn.Module):
     """Depthwise (or mixed-kernel depthwise) conv followed by a 1x1 conv, each with BN and activation.
 
     Shape: (N, C_in, H, W) -> (N, C_out, ceil(H/s), ceil(W/s)); any C_in, C_out.
-    With an int ``ksize`` the state dict matches YOLOX's ``DWConv`` (``dconv``/``pconv``), so stock YOLOX-nano
-    weights load into it.
+    An int ``ksize`` makes the depthwise half a ``DepthwiseConv`` and the state dict matches YOLOX's ``DWConv``
+    (``dconv``/``pconv``), so stock YOLOX-nano weights load into it; several kernels make it a ``MixConv``.
     """
 
     def __init__(self, in_channels: int, out_channels: int, ksize: KernelSize, stride: int = 1,
@@ -46,7 +38,8 @@ class DepthwiseSeparableConv(nn.Module):
         super().__init__()
         self.in_channels = in_channels
         self.out_channels = out_channels
-        self.dconv = create_depthwise(in_channels, in_channels, ksize, stride, act)
+        self.dconv = (DepthwiseConv(in_channels, in_channels, ksize, stride, act) if isinstance(ksize, int)
+                      else MixConv(in_channels, in_channels, ksize, stride, act))
         self.pconv = ConvBnAct(in_channels, out_channels, 1, 1, act)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

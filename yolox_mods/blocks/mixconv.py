@@ -49,13 +49,17 @@ class MixConv(nn.Module):
         return self.act(self.bn(x))
 
 
+@torch.no_grad()
 def merged_depthwise(mix: MixConv) -> nn.Sequential:
     """An eval-mode MixConv as one depthwise conv: each kernel zero-padded (centred) to the largest, BN folded
     into a bias, same activation. Equal outputs up to float rounding; more multiply-adds (every group runs at the
     largest kernel) but no split, concat or unfused BN, which ONNX Runtime runs faster (docs/results.md).
+    A MixConv in training mode is refused: its BN normalises by batch statistics, which a folded bias cannot.
 
     Shape: as ``mix``.
     """
+    if mix.training:
+        raise ValueError("merged_depthwise folds BN running statistics: call it on a MixConv in eval mode")
     conv = mix.convs[0]
     largest = max(mix.kernels)
     merged = nn.Conv2d(mix.in_channels, mix.out_channels, largest, conv.stride, get_padding(largest),
@@ -70,10 +74,9 @@ def merged_depthwise(mix: MixConv) -> nn.Sequential:
         start = end
     bn = mix.bn
     scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-    with torch.no_grad():
-        merged.weight.copy_(weight * scale.view(-1, 1, 1, 1))
-        merged.bias.copy_(bn.bias - bn.running_mean * scale)
-    return nn.Sequential(merged, mix.act)
+    merged.weight.copy_(weight * scale.view(-1, 1, 1, 1))
+    merged.bias.copy_(bn.bias - bn.running_mean * scale)
+    return nn.Sequential(merged, mix.act).eval()
 
 
 def merge_mixconvs(model: nn.Module) -> int:

@@ -1,12 +1,12 @@
 """Group pointwise conv, channel shuffle and the ShuffleNetV1 unit (Zhang et al. 2018, arXiv:1707.01083)."""
-from typing import Callable, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from .conv import create_act
-from .depthwise import DepthwiseConv
+from .factory import BlockSpec, create_conv
 
 
 def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
@@ -75,13 +75,13 @@ class ShuffleUnit(nn.Module):
     ``mid_channels`` and the branch output must be divisible by ``groups`` (``first_groups`` for the first 1x1,
     which ShuffleNetV1 leaves ungrouped in the first unit because its input is tiny), unless explicit
     ``reduce_splits`` (per-group inputs of the first 1x1) and ``expand_splits`` (per-group outputs of the last)
-    are given, as channel pruning does. ``depthwise`` builds the
-    middle conv from ``(channels, channels, stride)``: a vanilla 3x3 by default, any shared block when swapped.
+    are given, as channel pruning does. ``depthwise`` names the middle conv
+    (``create_conv``, no activation): a vanilla 3x3 by default, any shared block when swapped.
     """
 
     def __init__(self, in_channels: int, out_channels: int, stride: int, groups: int, *,
                  mid_channels: int, first_groups: Optional[int] = None,
-                 depthwise: Optional[Callable[[int, int, int], nn.Module]] = None, act: str = "relu",
+                 depthwise: BlockSpec = ("dw", 3), act: str = "relu",
                  reduce_splits: Optional[Sequence[int]] = None, expand_splits: Optional[Sequence[int]] = None,
                  shortcut_channels: Optional[Sequence[int]] = None):
         super().__init__()
@@ -99,8 +99,8 @@ class ShuffleUnit(nn.Module):
         self.groups = groups
         self.reduce = GroupPointwiseConv(in_channels, mid_channels, first_groups, act, in_splits=reduce_splits)
         self.shuffle = ChannelShuffle(groups) if first_groups > 1 else nn.Identity()
-        make_depthwise = depthwise or (lambda c_in, c_out, s: DepthwiseConv(c_in, c_out, 3, s, act=None))
-        self.depthwise = make_depthwise(mid_channels, mid_channels, stride)
+        conv, ksize = depthwise
+        self.depthwise = create_conv(conv, mid_channels, mid_channels, ksize, stride, act=None)
         self.expand = GroupPointwiseConv(mid_channels, branch_channels, groups, act=None, out_splits=expand_splits)
         self.act = create_act(act)
         # which pooled input channels the stride-2 shortcut keeps (all, unless channel pruning removed some)

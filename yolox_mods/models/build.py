@@ -4,9 +4,9 @@ from typing import Mapping, Optional
 import torch.nn as nn
 from yolox.models import YOLOX, YOLOPAFPN, YOLOXHead
 
-from ..blocks import create_act
+from ..blocks import BlockSpec, create_act
 from .dark2_pafpn import Dark2PAFPN
-from .places import BlockSpec, swap_blocks
+from .places import swap_blocks
 
 IN_CHANNELS = (256, 512, 1024)
 # the activations YOLOX 0.3.0's own modules know; others (hswish) replace their SiLUs after building

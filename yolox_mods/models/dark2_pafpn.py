@@ -5,8 +5,7 @@ import torch
 from yolox.models import YOLOPAFPN
 from yolox.models.darknet import CSPDarknet
 
-from ..blocks import create_conv
-from .places import BlockSpec
+from ..blocks import BlockSpec, create_conv
 
 
 class Dark2CSPDarknet(CSPDarknet):

@@ -1,11 +1,10 @@
 """Named places in a YOLOX model where a block can be swapped in, and the swap itself."""
 import re
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Mapping, Optional, Tuple
 
 import torch.nn as nn
 
-from ..blocks import create_conv
-from ..blocks.factory import as_kernel
+from ..blocks import BlockSpec, create_conv
 from ..common.errors import ConfigError
 
 
@@ -40,8 +39,6 @@ PLACES: Dict[str, str] = {
 for _s in STAGE_DOWN:
     PLACES[f"dark{_s}_down"] = STAGE_DOWN[_s]
     PLACES[f"dark{_s}_csp"] = STAGE_CSP[_s] + r"\.m\.\d+\.conv2"
-
-BlockSpec = Tuple[str, Union[int, Sequence[int]]]
 
 
 def find_place(model: nn.Module, place: str) -> List[str]:
@@ -89,7 +86,7 @@ def swap_blocks(model: nn.Module, blocks: Mapping[str, BlockSpec], act: Optional
     for place, (conv, ksize) in blocks.items():
         for name in targets[place]:
             in_channels, out_channels, stride = conv_geometry(model.get_submodule(name))
-            new = create_conv(conv, in_channels, out_channels, as_kernel(ksize), stride, act)
+            new = create_conv(conv, in_channels, out_channels, ksize, stride, act)
             _set_submodule(model, name, new)
             swapped.append(f"{name}: {conv} k={ksize} ({in_channels}->{out_channels}, s{stride})")
     return swapped
