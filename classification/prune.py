@@ -2,8 +2,9 @@
 
 Both return a new, genuinely smaller ``ShuffleNetV1`` (fewer thop MACs), rebuilt from its config and loaded with
 the kept weights. Scoring (``IMPORTANCE``) is kept apart from the structural surgery (``prune_channels``), as in
-Torch-Pruning. Torch-Pruning itself is not used: its 1.6.1 dependency graph indexes the input channels of a
-grouped 1x1 conv's (out, in/groups) weight with full-width indices and fails on ShuffleNet's group convs.
+Torch-Pruning. Torch-Pruning itself is not used: 1.6.1 builds this model's dependency graph but gives the
+stride-2 unit's concat of pooled shortcut and branch no index offsets and fails with an IndexError
+(docs/results.md, 2026-11-25 23:05).
 
 A stage channel is one position of a stage's residual stream. It is produced by the stage's first unit (a pooled
 shortcut channel, or a branch output) and refined by every stride-1 unit (expand output added to it); it is read
