@@ -115,7 +115,7 @@ def test_a_bad_evaluation_file_is_named_before_measuring(tmp_path):
 
 def test_step_profile_splits_a_real_training_step(synthetic_voc):
     from yolox_mods.cli.common import load_exp
-    from yolox_mods.step_profile import PHASES, profile_training_step, step_profile_table
+    from yolox_mods.benchmark import PHASES, profile_training_step, step_profile_table
 
     exp = load_exp(os.path.join(ROOT, "exps", "yolox_voc_nano.py"),
                    ["data_dir", synthetic_voc, "input_size", "(128,128)", "random_size", "None", "mosaic_prob", "0.0",

@@ -10,9 +10,10 @@ from yolox_mods.protocol import PROTOCOLS, apply_protocol
 EXPS = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "exps", "*.py")))
 
 
-def test_quick_protocol_is_identical_for_every_exp():
-    applied = [load_exp(path, protocol="quick") for path in EXPS]
-    for key, value in PROTOCOLS["quick"].items():
+@pytest.mark.parametrize("protocol", sorted(PROTOCOLS))
+def test_every_protocol_is_identical_for_every_exp(protocol):
+    applied = [load_exp(path, protocol=protocol) for path in EXPS]
+    for key, value in PROTOCOLS[protocol].items():
         assert {repr(getattr(exp, key)) for exp in applied} == {repr(value)}, key
     # what differs between exps is the model only
     assert len({repr(exp.blocks) + repr(exp.dark2_block) for exp in applied}) == len(EXPS)

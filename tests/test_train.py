@@ -121,3 +121,23 @@ def test_a_nan_on_one_rank_is_skipped_by_every_rank(synthetic_voc, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     # rank 0's own loss was finite; it skipped the step with rank 1 instead of waiting in the all-reduce
     assert "non-finite loss on another process at epoch 1, iteration 2: step skipped" in result.stderr
+
+
+def test_library_train_returns_what_the_run_wrote(synthetic_voc, tmp_path):
+    """``core.train`` in this process: the outcome's test result is the one written to test_eval.json, and
+    its speed the one in train_stats.json (the quickstart and the benchmark read the outcome, not the files)."""
+    from yolox_mods.cli.common import load_exp
+    from yolox_mods.cli.train import default_args
+    from yolox_mods.core import train
+
+    exp = load_exp(os.path.join(ROOT, "exps", "yolox_voc_nano.py"),
+                   small_run(synthetic_voc, tmp_path, "max_epoch", "1", "random_size", "None"), "smoke")
+    outcome = train(exp, default_args(batch_size=8, device="cpu"))
+    assert outcome.run_dir == str(tmp_path / "yolox_voc_nano") and outcome.images == 24
+    written = json.loads((tmp_path / "yolox_voc_nano" / "test_eval.json").read_text())
+    assert 100 * outcome.test.map50 == pytest.approx(written["mAP50"], abs=0.006)
+    assert len(outcome.test.image_ids) == written["images"] == 8
+    stats = json.loads((tmp_path / "yolox_voc_nano" / "train_stats.json").read_text())
+    assert stats["img_per_s"] == pytest.approx(outcome.img_per_s, abs=0.006)
+    with pytest.raises(TypeError, match="no training argument named"):
+        default_args(batch=8)

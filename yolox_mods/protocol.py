@@ -47,6 +47,14 @@ PROTOCOLS: Dict[str, Dict[str, Any]] = {
         "seed": 0,
     },
 }
+# tools/benchmark.py --quick: the quick protocol shrunk to a smoke run on generated 128px data, one epoch
+PROTOCOLS["smoke"] = {**PROTOCOLS["quick"], "input_size": (128, 128), "test_size": (128, 128), "max_epoch": 1,
+                      "no_aug_epochs": 1, "data_num_workers": 0}
+# tools/benchmark.py --train-speed: one epoch with YOLOX's nano augmentation (mosaic 0.5), fixed size, no
+# evaluation, 2 loader workers: the same work for our trainer and for the plain YOLOX loop it is compared with
+PROTOCOLS["train_speed"] = {"input_size": (256, 256), "test_size": (256, 256), "random_size": None,
+                            "mosaic_prob": 0.5, "max_epoch": 1, "no_aug_epochs": 0, "eval_interval": 1000,
+                            "test_at_end": False, "data_num_workers": 2}
 
 
 def apply_protocol(exp, name: str):

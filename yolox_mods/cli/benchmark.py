@@ -10,13 +10,13 @@ import time
 import torch
 
 from ..benchmark import (add_evaluations, measure_variants, onnx_time_by_op, plain_loop_img_per_s, profile_table,
-                         read_evaluations, write_report)
+                         profile_training_step, read_evaluations, step_profile_table, write_report)
 from ..common import ConfigError, atomic_write_text, exits_cleanly_on_bad_input
+from ..core import train
 from ..data.synthetic import make_synthetic_voc
-from ..step_profile import profile_training_step, step_profile_table
-from . import train
+from ..protocol import PROTOCOLS
 from .common import load_exp
-from .eval import evaluate_checkpoint
+from .train import default_args
 
 REFERENCE_EXP = "yolox_voc_nano.py"
 
@@ -34,7 +34,8 @@ def make_parser():
     parser.add_argument("--runtimes", nargs="+", default=["torch", "onnx"], choices=["torch", "onnx"])
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--train", action="store_true", help="also train every exp on the same protocol and data")
-    parser.add_argument("--protocol", default="quick")
+    parser.add_argument("--protocol", default="quick", choices=sorted(PROTOCOLS),
+                        help="training protocol of --train and --train-profile (yolox_mods/protocol.py)")
     parser.add_argument("--epochs", type=int, default=None, help="override the protocol's max_epoch")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-b", "--batch-size", type=int, default=16)
@@ -57,44 +58,35 @@ def make_parser():
     parser.add_argument("--speed-rounds", type=int, default=2)
     parser.add_argument("--speed-size", type=int, default=256)
     parser.add_argument("--quick", action="store_true",
-                        help="smoke run on generated data: 128px latency, 3 repeats, 1 training epoch")
+                        help="smoke run on generated data: 128px latency, 3 repeats, the 'smoke' protocol (1 epoch "
+                             "at 128px) instead of --protocol")
     return parser
 
 
 def train_and_evaluate(exp_file, args, runs_dir):
+    """Train ``exp_file`` on ``args.protocol`` and return its outcome (test result of the last epoch's EMA)."""
     overrides = ["data_dir", args.data_dir, "output_dir", runs_dir, "seed", str(args.seed)]
     if args.epochs:
         overrides += ["max_epoch", str(args.epochs), "no_aug_epochs", str(min(args.epochs, 5))]
-    if args.quick:
-        overrides += ["input_size", "(128,128)", "test_size", "(128,128)", "data_num_workers", "0"]
-    train.main(["-f", exp_file, "-b", str(args.batch_size), "--device", "cpu", "--cache",
-                "--protocol", args.protocol, *overrides])
     exp = load_exp(exp_file, overrides, args.protocol)
-    run_dir = os.path.join(runs_dir, exp.exp_name)
-    _, result, _ = evaluate_checkpoint(exp, os.path.join(run_dir, "latest_ckpt.pth"), "cpu", args.batch_size)
-    with open(os.path.join(run_dir, "train_stats.json")) as stats:
-        return result, json.load(stats)["img_per_s"]
+    return train(exp, default_args(batch_size=args.batch_size, device="cpu", cache=True))
 
 
 def measure_train_speed(exp_file, args):
-    """Alternating rounds of (our trainer, plain loop) on the same exp, data and settings: YOLOX's nano
-    augmentation (mosaic 0.5), fixed input size, batch ``-b``, 2 loader workers; our trainer runs one epoch and
-    the plain loop as many iterations."""
+    """Alternating rounds of (our trainer, plain loop) on the same exp, data and settings (the "train_speed"
+    protocol at ``--speed-size``, batch ``-b``); our trainer runs one epoch and the plain loop as many iterations."""
     size = args.speed_size
     overrides = ["data_dir", args.data_dir, "input_size", f"({size},{size})", "test_size", f"({size},{size})",
-                 "random_size", "None", "mosaic_prob", "0.5", "max_epoch", "1", "no_aug_epochs", "0",
-                 "eval_interval", "1000", "data_num_workers", "2", "seed", str(args.seed)]
-    exp = load_exp(exp_file, overrides)
+                 "seed", str(args.seed)]
     rounds = []
     for index in range(args.speed_rounds):
-        run_dir = os.path.join(args.output, "speed_runs", f"round{index}")
-        train.main(["-f", exp_file, "-b", str(args.batch_size), "--device", "cpu", "--cache",
-                    *overrides, "output_dir", run_dir])
-        with open(os.path.join(run_dir, exp.exp_name, "train_stats.json")) as stats:
-            stats = json.load(stats)
-        ours, iterations = stats["img_per_s"], stats["images"] // args.batch_size
-        plain = plain_loop_img_per_s(load_exp(exp_file, overrides), args.batch_size, iterations)
-        rounds.append({"plain_img_per_s": round(plain, 2), "ours_img_per_s": ours, "ratio": round(ours / plain, 3)})
+        exp = load_exp(exp_file, overrides + ["output_dir", os.path.join(args.output, "speed_runs", f"round{index}")],
+                       "train_speed")
+        outcome = train(exp, default_args(batch_size=args.batch_size, device="cpu", cache=True))
+        ours, iterations = outcome.img_per_s, outcome.images // args.batch_size
+        plain = plain_loop_img_per_s(load_exp(exp_file, overrides, "train_speed"), args.batch_size, iterations)
+        rounds.append({"plain_img_per_s": round(plain, 2), "ours_img_per_s": round(ours, 2),
+                       "ratio": round(ours / plain, 3)})
         print(f"train speed round {index + 1}: plain loop {plain:.1f} img/s, ours {ours:.1f} img/s "
               f"({ours / plain:.2f}x)")
     result = {"exp": exp.exp_name, "size": size, "batch_size": args.batch_size, "iterations": iterations,
@@ -109,7 +101,9 @@ def main(argv=None):
     args = make_parser().parse_args(argv)
     exp_files = args.exps or default_exps()
     if args.quick:
-        args.sizes, args.repeats, args.epochs = [128], 3, args.epochs or 1
+        if args.protocol != "quick":
+            raise ConfigError(f"--quick trains on the 'smoke' protocol; --protocol {args.protocol} does not apply")
+        args.sizes, args.repeats, args.protocol = [128], 3, "smoke"
         args.speed_size = 128 if args.speed_size == 256 else args.speed_size
     if args.train and args.evals:
         raise ConfigError("--train and --evals both give the mAP columns; use one")
@@ -124,10 +118,10 @@ def main(argv=None):
     add_evaluations(results, evaluations)
     if args.train:
         for exp_file in exp_files:
-            result, img_per_s = train_and_evaluate(exp_file, args, os.path.join(args.output, "runs"))
+            outcome = train_and_evaluate(exp_file, args, os.path.join(args.output, "runs"))
             variant = results[load_exp(exp_file).exp_name]
-            variant.map50, variant.map50_95 = result.map50, result.map50_95
-            variant.per_class_ap50, variant.train_img_per_s = result.per_class_ap50, img_per_s
+            variant.map50, variant.map50_95 = outcome.test.map50, outcome.test.map50_95
+            variant.per_class_ap50, variant.train_img_per_s = outcome.test.per_class_ap50, outcome.img_per_s
     header = (f"Measured {started} on {platform.node()} ({os.cpu_count()} CPUs, torch {torch.__version__}, "
               f"{torch.get_num_threads()} threads). Latency: batch 1, median of {args.repeats} runs in 3 "
               f"rotated warm blocks; ONNX with MixConv merged at export; ratios are to {next(iter(models))} in this "

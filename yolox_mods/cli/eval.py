@@ -1,14 +1,13 @@
 """``tools/eval.py``: YOLOX's eval flags plus ``--device``, ``--lenient``, ``--split`` and ``--json``; prints VOC
 mAP of the test split (or val) for a checkpoint, by default the run's last-epoch EMA weights."""
-import time
-
 import torch
 from loguru import logger
 from yolox.tools.eval import make_parser as yolox_eval_parser
-from yolox.utils import fuse_model, get_model_info, get_world_size, is_main_process, postprocess
+from yolox.utils import get_model_info, is_main_process
 
-from ..common import ConfigError, exits_cleanly_on_bad_input, load_checkpoint, load_exact, seed_everything
+from ..common import ConfigError, exits_cleanly_on_bad_input, seed_everything
 from ..common.cli import warn_if_cores_are_shared
+from ..evaluation import evaluate_model, load_for_eval, measure_speed
 from ..evaluators import write_evaluation
 from ..runtime import OnnxDetector
 from .common import add_lite_arguments, checked_args, checkpoint_for, launch_workers, load_exp
@@ -36,47 +35,6 @@ def make_parser():
                         help="with --speed: time untrained weights (without -c and without a run checkpoint)")
     parser.description = "Evaluate a yolox-lite checkpoint (-f exps/<name>.py -c ckpt) with VOC mAP"
     return parser
-
-
-def load_for_eval(exp, ckpt_path, device="cpu", fuse=False):
-    """``exp``'s model with ``ckpt_path``'s weights (None: its initial weights), in eval mode on ``device``."""
-    model = exp.get_model()
-    if ckpt_path is not None:
-        load_exact(model, load_checkpoint(ckpt_path)["model"], ckpt_path)
-    model.to(device).eval()
-    return fuse_model(model) if fuse else model
-
-
-def evaluate_checkpoint(exp, ckpt_path, device="cpu", batch_size=8, fp16=False, fuse=False, split="test",
-                        legacy=False):
-    """Score ``ckpt_path``'s weights on ``split``: (model info line, ``VOCResult`` on the main process, summary)."""
-    info = get_model_info(exp.get_model(), exp.test_size)
-    return (info, *evaluate_model(exp, load_for_eval(exp, ckpt_path, device, fuse), batch_size, fp16, split, legacy))
-
-
-def evaluate_model(exp, model, batch_size=8, fp16=False, split="test", legacy=False):
-    """Score ``model`` (a PyTorch model or an ``OnnxDetector``) on ``split`` with the exp's evaluator:
-    (``VOCResult`` on the main process, printable summary)."""
-    evaluator = exp.get_evaluator(batch_size, get_world_size() > 1, legacy=legacy, split=split)
-    _, _, summary = evaluator.evaluate(model, get_world_size() > 1, fp16)
-    return getattr(evaluator, "result", None), summary
-
-
-def measure_speed(exp, model, batch_size, split, legacy=False):
-    """YOLOX's ``--speed``: milliseconds per image of the forward pass and of the NMS, over the split's images."""
-    device = next(model.parameters()).device
-    loader = exp.get_eval_loader(batch_size, False, legacy=legacy, split=split)
-    forward = nms = 0.0
-    images = 0
-    with torch.no_grad():
-        for batch, _, _, _ in loader:
-            start = time.perf_counter()
-            outputs = model(batch.to(device))
-            middle = time.perf_counter()
-            postprocess(outputs, exp.num_classes, exp.test_conf, exp.nmsthre)
-            forward, nms = forward + middle - start, nms + time.perf_counter() - middle
-            images += len(batch)
-    return 1000 * forward / images, 1000 * nms / images, images
 
 
 @exits_cleanly_on_bad_input
@@ -111,12 +69,12 @@ def eval_worker(args):
             print(f"{exp.exp_name}: {described} at {size}, batch {args.batch_size}, {images} {args.split} images: "
                   f"forward {forward_ms:.2f} ms/image, NMS {nms_ms:.2f} ms/image")
         return
-    result, summary = evaluate_model(exp, model, args.batch_size, args.fp16, args.split, args.legacy)
+    evaluation = evaluate_model(exp, model, args.batch_size, args.fp16, args.split, args.legacy)
     if is_main_process():
-        print(f"{exp.exp_name}: {described} at {size}, {args.split} split ({len(result.image_ids)} images)")
-        print(summary)
+        print(f"{exp.exp_name}: {described} at {size}, {args.split} split ({len(evaluation.result.image_ids)} images)")
+        print(evaluation.summary)
         if args.json:
-            write_evaluation(args.json, result, exp=exp.exp_name, **source, split=args.split,
+            write_evaluation(args.json, evaluation.result, exp=exp.exp_name, **source, split=args.split,
                              image_sets=exp.eval_sets(args.split), test_size=list(exp.test_size))
 
 

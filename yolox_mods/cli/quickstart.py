@@ -10,12 +10,12 @@ from tabulate import tabulate
 from yolox.utils import get_model_info
 
 from ..common import exits_cleanly_on_bad_input
-from ..core import resolve_device
+from ..core import resolve_device, train
 from ..data.synthetic import make_synthetic_voc
+from ..evaluators import format_result
 from ..protocol import PROTOCOLS
-from . import train
 from .common import load_exp
-from .eval import evaluate_checkpoint
+from .train import default_args
 
 
 def make_parser():
@@ -34,17 +34,15 @@ def main(argv=None):
     if not os.path.isdir(data_dir):
         make_synthetic_voc(os.path.join(args.output, "data"), num_trainval=128, num_test=32, image_size=160)
     overrides = ["data_dir", data_dir, "output_dir", args.output, "max_epoch", str(args.epochs)]
-    start = time.time()
-    train.main(["-f", args.exp_file, "-b", "16", "--device", args.device, "--protocol", "demo", *overrides])
-    minutes = (time.time() - start) / 60
-
     exp = load_exp(args.exp_file, overrides, "demo")
-    # the headline: the last epoch's EMA weights on the test split (best_ckpt.pth was chosen on val)
-    checkpoint = os.path.join(args.output, exp.exp_name, "latest_ckpt.pth")
-    device = resolve_device(args.device)
-    _, result, summary = evaluate_checkpoint(exp, checkpoint, device, batch_size=16)
+    start = time.time()
+    # the headline: the last epoch's EMA weights scored on the test split at the end (best_ckpt.pth was chosen
+    # on val)
+    outcome = train(exp, default_args(batch_size=16, device=resolve_device(args.device)))
+    minutes = (time.time() - start) / 60
+    result = outcome.test
     info = get_model_info(exp.get_model(), (416, 416))
-    print(summary)
+    print(format_result(result))
     print(tabulate([[exp.exp_name, info, args.epochs, f"{minutes:.1f}", f"{100 * result.map50:.2f}",
                      f"{100 * result.map50_95:.2f}"]],
                    headers=["exp", "model at 416x416", "epochs", "train min", "mAP50", "mAP50:95"],

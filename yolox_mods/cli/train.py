@@ -3,8 +3,9 @@ import torch
 from loguru import logger
 from yolox.tools.train import make_parser as yolox_train_parser
 
-from ..common import exits_cleanly_on_bad_input, seed_everything
+from ..common import exits_cleanly_on_bad_input
 from ..common.cli import warn_if_cores_are_shared
+from ..core import train
 from .common import add_lite_arguments, checked_args, launch_workers, load_exp
 
 
@@ -21,6 +22,17 @@ def make_parser():
     return parser
 
 
+def default_args(**values):
+    """The arguments ``tools/train.py`` would parse from no flags, with ``values`` (e.g. ``batch_size=16,
+    device="cpu"``) set: what a library caller passes to ``core.train``."""
+    args = make_parser().parse_args([])
+    unknown = set(values) - set(vars(args))
+    if unknown:
+        raise TypeError(f"no training argument named {sorted(unknown)}")
+    vars(args).update(values)
+    return args
+
+
 def prepare_exp(args):
     exp = load_exp(args.exp_file, args.opts, args.protocol)
     if args.lenient:
@@ -33,10 +45,7 @@ def prepare_exp(args):
 @exits_cleanly_on_bad_input
 def train_worker(args):
     """One training process: it builds its own exp, so nothing but ``args`` crosses a process boundary."""
-    exp = prepare_exp(args)
-    if exp.seed is not None:
-        seed_everything(exp.seed)
-    exp.get_trainer(args).train()
+    train(prepare_exp(args), args)
 
 
 @exits_cleanly_on_bad_input

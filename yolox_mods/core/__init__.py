@@ -1,5 +1,6 @@
 """Training on CPU or CUDA with YOLOX's loop."""
 from .launch import launch, resolve_device
-from .trainer import LiteTrainer
+from .trainer import LiteTrainer, TrainOutcome
+from .training import train
 
-__all__ = ["LiteTrainer", "launch", "resolve_device"]
+__all__ = ["LiteTrainer", "TrainOutcome", "launch", "resolve_device", "train"]

@@ -3,6 +3,8 @@ import datetime
 import json
 import os
 import time
+from dataclasses import dataclass
+from typing import Optional
 
 import torch
 import torch.distributed as dist
@@ -11,12 +13,34 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.tensorboard import SummaryWriter
 from yolox.core import Trainer
 from yolox.data import DataPrefetcher
-from yolox.utils import ModelEMA, adjust_status, get_model_info, is_parallel
+from yolox.utils import ModelEMA, adjust_status, get_model_info, is_parallel, synchronize
 from yolox.utils.allreduce_norm import get_async_norm_states
 
 from ..common.errors import ConfigError, NonFiniteLossError
 from ..common.io import atomic_save, atomic_write_text, load_checkpoint, load_exact, load_matching
+from ..evaluators.voc_map import VOCResult
 from ..models.compile import compile_for_training, uncompiled
+
+
+@dataclass
+class TrainOutcome:
+    """A finished run: where it is, its training speed, its best val mAP50:95 and its test result."""
+    run_dir: str
+    images: int
+    iter_seconds: float
+    world_size: int
+    best_val_ap50_95: float
+    test: Optional[VOCResult] = None
+
+    @property
+    def img_per_s(self) -> float:
+        return self.images / max(self.iter_seconds, 1e-9)
+
+    def stats(self) -> dict:
+        """``train_stats.json``: iterations only, without evaluation or start-up."""
+        return {"images": self.images, "iter_seconds": round(self.iter_seconds, 2),
+                "img_per_s": round(self.img_per_s, 2), "world_size": self.world_size,
+                "best_ap50_95": self.best_val_ap50_95}
 
 
 class LoaderIterator:
@@ -57,6 +81,7 @@ class LiteTrainer(Trainer):
         self.images_seen = 0
         self.iter_seconds = 0.0
         self.started = time.time()
+        self.test_result = None
 
     # ------------------------------------------------------------------ setup
     def before_train(self):
@@ -234,11 +259,22 @@ class LiteTrainer(Trainer):
             self.evaluate_and_save_model()
 
     def evaluate_and_save_model(self):
-        super().evaluate_and_save_model()
-        result = getattr(self.evaluator, "result", None)
-        if self.rank == 0 and result is not None:
+        """YOLOX's evaluation step (EMA weights, best AP, ``last_epoch``/``best`` checkpoints, TensorBoard), scored
+        with ``VOCEvaluator.score`` so that per-class AP reaches TensorBoard and the learning curve."""
+        model = self.ema_model.ema if self.use_model_ema else self.model
+        model = model.module if is_parallel(model) else model
+        with adjust_status(model, training=False):
+            evaluation = self.evaluator.score(model, self.is_distributed)
+        ap50_95 = evaluation.result.map50_95 if evaluation.result is not None else 0.0
+        update_best_ckpt = ap50_95 > self.best_ap
+        self.best_ap = max(self.best_ap, ap50_95)
+        if self.rank == 0:
+            result = evaluation.result
+            self.tblogger.add_scalar("val/COCOAP50", result.map50, self.epoch + 1)
+            self.tblogger.add_scalar("val/COCOAP50_95", result.map50_95, self.epoch + 1)
             for name, ap in result.per_class_ap50.items():
                 self.tblogger.add_scalar(f"val_AP50/{name}", 100 * ap, self.epoch + 1)
+            logger.info("\n" + evaluation.summary)
             # the learning curve against wall-clock training time; a resumed run continues the clock
             path = os.path.join(self.file_name, "curve.json")
             curve = []
@@ -248,6 +284,10 @@ class LiteTrainer(Trainer):
             curve.append({"epoch": self.epoch + 1, "minutes": round((time.time() - self.started) / 60, 2),
                           "mAP50": round(100 * result.map50, 2), "mAP50_95": round(100 * result.map50_95, 2)})
             atomic_write_text(path, json.dumps(curve, indent=2))
+        synchronize()
+        self.save_ckpt("last_epoch", update_best_ckpt)
+        if self.save_history_ckpt:
+            self.save_ckpt(f"epoch_{self.epoch + 1}")
 
     def after_train(self):
         super().after_train()
@@ -255,11 +295,8 @@ class LiteTrainer(Trainer):
             self.evaluate_on_test()
         if self.rank == 0:
             # this process's training speed, for benchmarks: iterations only, without evaluation or start-up
-            stats = {"images": self.images_seen, "iter_seconds": round(self.iter_seconds, 2),
-                     "img_per_s": round(self.images_seen / max(self.iter_seconds, 1e-9), 2),
-                     "world_size": dist.get_world_size() if self.is_distributed else 1,
-                     "best_ap50_95": self.best_ap}
-            atomic_write_text(os.path.join(self.file_name, "train_stats.json"), json.dumps(stats, indent=2))
+            atomic_write_text(os.path.join(self.file_name, "train_stats.json"),
+                              json.dumps(self.outcome().stats(), indent=2))
 
     def evaluate_on_test(self):
         """The run's headline: the last epoch's evaluated (EMA) weights scored once on ``test_sets``, written to
@@ -271,13 +308,20 @@ class LiteTrainer(Trainer):
         evaluator = self.exp.get_evaluator(batch_size=self.args.batch_size, is_distributed=self.is_distributed,
                                            split="test")
         with adjust_status(model, training=False):
-            _, _, summary = evaluator.evaluate(model, self.is_distributed)
+            evaluation = evaluator.score(model, self.is_distributed)
+        self.test_result = evaluation.result
         if self.rank == 0:
             path = os.path.join(self.file_name, "test_eval.json")
-            write_evaluation(path, evaluator.result, exp=self.exp.exp_name,
+            write_evaluation(path, evaluation.result, exp=self.exp.exp_name,
                              ckpt=os.path.join(self.file_name, "latest_ckpt.pth"), split="test",
                              image_sets=self.exp.test_sets, epoch=self.max_epoch, seed=self.exp.seed)
-            logger.info("test split, last epoch (EMA weights):\n{}\nwritten to {}", summary, path)
+            logger.info("test split, last epoch (EMA weights):\n{}\nwritten to {}", evaluation.summary, path)
+
+    def outcome(self) -> TrainOutcome:
+        """What this process's run produced (the test result only on the main process, and with ``test_at_end``)."""
+        return TrainOutcome(run_dir=self.file_name, images=self.images_seen, iter_seconds=self.iter_seconds,
+                            world_size=dist.get_world_size() if self.is_distributed else 1,
+                            best_val_ap50_95=self.best_ap, test=self.test_result)
 
     # ------------------------------------------------------------------ checkpoints
     def save_ckpt(self, ckpt_name, update_best_ckpt=False, next_iter=None):

@@ -1,6 +1,7 @@
 """YOLOX's VOCEvaluator made device-agnostic and scored in memory (see ``voc_map``)."""
 import time
 from collections import ChainMap
+from typing import NamedTuple, Optional
 
 import numpy as np
 import torch
@@ -12,16 +13,31 @@ from yolox.utils import gather, is_main_process, postprocess, synchronize
 from .voc_map import VOCResult, evaluate_voc
 
 
+class Evaluation(NamedTuple):
+    """One scoring of a model on a split. ``result`` is None off the main process of a distributed run."""
+    result: Optional[VOCResult]
+    summary: Optional[str]
+    forward_ms: float  # per image, forward pass (and decoder) only
+
+
 class VOCEvaluator(YOLOXVOCEvaluator):
     """Runs on whatever device the model is on (CPU or CUDA, fp16 on CUDA) and under DDP (any backend).
 
-    ``evaluate`` keeps YOLOX's contract, returning (mAP50:95, mAP50, summary); the full ``VOCResult``
-    (with per-class AP) of the last call is in ``self.result`` on the main process.
+    ``score`` returns an ``Evaluation`` with the full ``VOCResult`` (per-class AP, judged detections);
+    ``evaluate`` keeps YOLOX's contract, (mAP50:95, mAP50, summary), for YOLOX's own callers.
     """
 
     def evaluate(self, model, distributed=False, half=False, trt_file=None, decoder=None, test_size=None):
         if trt_file is not None:
             raise NotImplementedError("TensorRT evaluation is not supported by yolox-lite")
+        evaluation = self.score(model, distributed, half, decoder)
+        if evaluation.result is None:
+            return 0.0, 0.0, None
+        return evaluation.result.map50_95, evaluation.result.map50, evaluation.summary
+
+    def score(self, model, distributed: bool = False, half: bool = False, decoder=None) -> Evaluation:
+        """Score ``model`` (a PyTorch model, or anything callable on an image batch with ``parameters()``, such as
+        ``runtime.OnnxDetector``) on this evaluator's split."""
         device = next(model.parameters()).device
         dtype = torch.float16 if half else torch.float32
         model = model.eval().to(dtype)
@@ -43,12 +59,9 @@ class VOCEvaluator(YOLOXVOCEvaluator):
         if is_main_process():
             result = evaluate_voc(self.dataloader.dataset.records, self._as_detections(predictions),
                                   self.dataloader.dataset._classes)
-            self.result = result
         synchronize()
-        if result is None:
-            return 0.0, 0.0, None
         per_image_ms = 1000 * forward_time / max(len(predictions), 1)
-        return result.map50_95, result.map50, format_result(result, per_image_ms)
+        return Evaluation(result, None if result is None else format_result(result, per_image_ms), per_image_ms)
 
     @staticmethod
     def _as_detections(predictions):

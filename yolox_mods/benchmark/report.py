@@ -1,0 +1,143 @@
+"""The variant table: mAP of runs evaluated elsewhere (mean over seeds, paired bootstrap against the reference),
+results/variants.{md,json,png}."""
+import json
+import os
+import statistics
+from dataclasses import asdict, dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from tabulate import tabulate
+
+from ..common.errors import DataError
+from ..common.io import atomic_write_text
+from ..common.seeds import versus
+from ..evaluators import load_matches, paired_bootstrap
+
+
+@dataclass
+class VariantResult:
+    exp: str
+    params_m: float
+    gflops: float
+    latency_ms: Dict[str, float] = field(default_factory=dict)     # "torch@416" -> median ms
+    latency_ratio: Dict[str, float] = field(default_factory=dict)  # same keys, / stock's in this run
+    train_img_per_s: Optional[float] = None
+    map50: Optional[float] = None
+    map50_95: Optional[float] = None
+    per_class_ap50: Dict[str, float] = field(default_factory=dict)
+    map50_runs: List[float] = field(default_factory=list)          # one per evaluated run (seed), when several
+    # paired bootstrap 95% interval of this exp's mean mAP50 minus the reference exp's, on the same test images
+    map50_interval: Optional[Tuple[float, float]] = None
+
+
+def read_evaluations(paths: Sequence[str], exps: Sequence[str]) -> Dict[str, List[dict]]:
+    """``tools/eval.py --json`` files (or a run's ``test_eval.json``) grouped by exp, each with its judged
+    detections under ``"matched"`` when its ``.matches.npz`` is beside it. A file that is not one, names an exp
+    outside ``exps``, or was scored on another split than the others raises ``DataError`` naming it (before any
+    long measurement starts): numbers from different test images are never compared."""
+    runs: Dict[str, List[dict]] = {}
+    splits = {}
+    for path in paths:
+        try:
+            with open(path) as file:
+                record = json.load(file)
+            exp = record["exp"]
+            float(record["mAP50"]), float(record["mAP50_95"]), dict(record["per_class_AP50"])
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise DataError(f"{path}: not a tools/eval.py --json result ({error!r})") from error
+        if exp not in exps:
+            raise DataError(f"{path}: exp {exp!r} is not one of the benchmarked exps ({', '.join(exps)})")
+        split = (record.get("split"), str(record.get("image_sets")), record.get("images"))
+        splits.setdefault(split, path)
+        if len(splits) > 1:
+            first = next(iter(splits.items()))
+            raise DataError(f"{path}: scored on {split}, but {first[1]} on {first[0]}; compare one split only")
+        if record.get("matches"):
+            record["matched"] = load_matches(os.path.join(os.path.dirname(path), record["matches"]))
+        runs.setdefault(exp, []).append(record)
+    return runs
+
+
+def add_evaluations(results: Dict[str, VariantResult], runs: Dict[str, List[dict]], draws: int = 1000) -> None:
+    """Fill mAP from evaluations of runs trained outside the benchmark (training every exp inside it takes hours
+    on CPU): several runs of one exp (seeds) give the mean, and each run's mAP50 is kept in ``map50_runs``. When
+    every run of an exp and of the reference (the first of ``results``) has its judged detections, the paired
+    bootstrap interval of the difference goes in ``map50_interval``."""
+    reference = next(iter(results))
+    for exp, records in runs.items():
+        result = results[exp]
+        result.map50_runs = [record["mAP50"] / 100 for record in records]
+        result.map50 = statistics.mean(result.map50_runs)
+        result.map50_95 = statistics.mean(record["mAP50_95"] / 100 for record in records)
+        result.per_class_ap50 = {name: statistics.mean(record["per_class_AP50"][name] / 100 for record in records)
+                                 for name in records[0]["per_class_AP50"]}
+    if reference not in runs or not all("matched" in r for r in runs[reference]):
+        return
+    for exp, records in runs.items():
+        if exp != reference and all("matched" in r for r in records):
+            interval = paired_bootstrap([r["matched"] for r in records], [r["matched"] for r in runs[reference]],
+                                        draws=draws)
+            results[exp].map50_interval = (interval.low, interval.high)
+
+
+def write_report(results: Sequence[VariantResult], output_dir: str, header: str = "") -> str:
+    """results/variants.{md,json,png}; returns the markdown table."""
+    os.makedirs(output_dir, exist_ok=True)
+    settings = list(results[0].latency_ms)
+    reference = results[0]
+    compare = reference.map50 is not None
+    rows = []
+    for r in results:
+        row = [r.exp, f"{r.params_m:.3f}", f"{r.gflops:.3f}"]
+        row += [f"{r.latency_ms[s]:.1f} ({r.latency_ratio[s]:.2f}x)" for s in settings]
+        row += [f"{r.train_img_per_s:.1f}" if r.train_img_per_s else "-",
+                format_map50(r),
+                f"{100 * r.map50_95:.2f}" if r.map50_95 is not None else "-"]
+        if compare:
+            row.append(versus(r.map50_runs or [r.map50], reference.map50_runs or [reference.map50], 2, 100,
+                              interval=r.map50_interval)
+                       if r is not reference and r.map50 is not None else "-")
+        rows.append(row)
+    headers = ["exp", "params (M)", "GFLOPs@416"] + [f"{s} ms (x stock)" for s in settings] + [
+        "train img/s", "mAP50", "mAP50:95"] + ([f"mAP50 vs {reference.exp}"] if compare else [])
+    table = tabulate(rows, headers=headers, tablefmt="github")
+    atomic_write_text(os.path.join(output_dir, "variants.md"), (header + "\n\n" if header else "") + table + "\n")
+    atomic_write_text(os.path.join(output_dir, "variants.json"),
+                      json.dumps([asdict(r) for r in results], indent=2))
+    plot_pareto(results, os.path.join(output_dir, "variants.png"))
+    return table
+
+
+def format_map50(result: VariantResult) -> str:
+    """"12.34", or with several runs "12.34 (11.90-12.78, n=2)": mean, range, count."""
+    if result.map50 is None:
+        return "-"
+    if len(result.map50_runs) < 2:
+        return f"{100 * result.map50:.2f}"
+    low, high = 100 * min(result.map50_runs), 100 * max(result.map50_runs)
+    return f"{100 * result.map50:.2f} ({low:.2f}-{high:.2f}, n={len(result.map50_runs)})"
+
+
+def plot_pareto(results: Sequence[VariantResult], path: str) -> None:
+    """mAP50 (range over runs as a bar) against GFLOPs and against latency, ONNX Runtime's if measured (params
+    instead of mAP50 when nothing was trained)."""
+    from ..common.plotting import plt, save_figure
+
+    trained = [r for r in results if r.map50 is not None]
+    settings = list(results[0].latency_ms)
+    setting = next((s for s in settings if s.startswith("onnx")), settings[0])
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for axis, x_of, label in ((axes[0], lambda r: r.gflops, "GFLOPs at 416"),
+                              (axes[1], lambda r: r.latency_ms[setting], f"latency {setting} (ms)")):
+        points = trained or results
+        y_of = (lambda r: 100 * r.map50) if trained else (lambda r: r.params_m)
+        for r in points:
+            axis.scatter(x_of(r), y_of(r))
+            if len(r.map50_runs) > 1:
+                axis.vlines(x_of(r), 100 * min(r.map50_runs), 100 * max(r.map50_runs), alpha=0.5)
+            axis.annotate(r.exp, (x_of(r), y_of(r)), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        axis.set_xlabel(label)
+        axis.set_ylabel("mAP50 (bar: range over seeds)" if trained else "params (M)")
+        axis.grid(alpha=0.3)
+    figure.suptitle("yolox-lite variants (CPU, this machine)")
+    save_figure(figure, path)

@@ -1,0 +1,50 @@
+"""Scoring a checkpoint or a model of an exp on one of its splits, and YOLOX's ``--speed`` timing."""
+import time
+from typing import Optional, Tuple
+
+import torch
+from yolox.utils import fuse_model, get_world_size, postprocess
+
+from .common import load_checkpoint, load_exact
+from .evaluators import Evaluation
+
+
+def load_for_eval(exp, ckpt_path: Optional[str], device="cpu", fuse: bool = False) -> torch.nn.Module:
+    """``exp``'s model with ``ckpt_path``'s weights (None: its initial weights), in eval mode on ``device``."""
+    model = exp.get_model()
+    if ckpt_path is not None:
+        load_exact(model, load_checkpoint(ckpt_path)["model"], ckpt_path)
+    model.to(device).eval()
+    return fuse_model(model) if fuse else model
+
+
+def evaluate_model(exp, model, batch_size: int = 8, fp16: bool = False, split: str = "test",
+                   legacy: bool = False) -> Evaluation:
+    """Score ``model`` (a PyTorch model or a ``runtime.OnnxDetector``) on ``split`` with the exp's evaluator,
+    distributed over the process group when there is one."""
+    distributed = get_world_size() > 1
+    evaluator = exp.get_evaluator(batch_size, distributed, legacy=legacy, split=split)
+    return evaluator.score(model, distributed, fp16)
+
+
+def evaluate_checkpoint(exp, ckpt_path: str, device="cpu", batch_size: int = 8, fp16: bool = False,
+                        fuse: bool = False, split: str = "test", legacy: bool = False) -> Evaluation:
+    """Score ``ckpt_path``'s weights on ``split``."""
+    return evaluate_model(exp, load_for_eval(exp, ckpt_path, device, fuse), batch_size, fp16, split, legacy)
+
+
+def measure_speed(exp, model, batch_size: int, split: str, legacy: bool = False) -> Tuple[float, float, int]:
+    """YOLOX's ``--speed``: (forward ms/image, NMS ms/image, images) over the split's images."""
+    device = next(model.parameters()).device
+    loader = exp.get_eval_loader(batch_size, False, legacy=legacy, split=split)
+    forward = nms = 0.0
+    images = 0
+    with torch.no_grad():
+        for batch, _, _, _ in loader:
+            start = time.perf_counter()
+            outputs = model(batch.to(device))
+            middle = time.perf_counter()
+            postprocess(outputs, exp.num_classes, exp.test_conf, exp.nmsthre)
+            forward, nms = forward + middle - start, nms + time.perf_counter() - middle
+            images += len(batch)
+    return 1000 * forward / images, 1000 * nms / images, images
