@@ -3,16 +3,17 @@
 Every old group of (in_i -> out_i) channels is cut into ``factor`` smaller groups along both axes, and each new
 group starts from the matching diagonal block of the old weights; the off-diagonal blocks are what the model
 gives up. The channel shuffle follows the new group count, so the depthwise conv and the second 1x1 conv are
-re-indexed to see every mid channel where it now lands.
+re-indexed to see every mid channel where it now lands: where that is, old and new, comes from each unit's mid
+channel space (``classification.channels``).
 """
 import copy
 from typing import List, Sequence
 
 import torch
 
-from yolox_mods.blocks import channel_shuffle
 from yolox_mods.common import ConfigError
 
+from .channels import channel_spaces, stage_space
 from .models import ShuffleNetV1, build_model
 from .prune import dense_weight, load_from_dense
 
@@ -25,12 +26,6 @@ def split_each(splits: Sequence[int], factor: int, what: str) -> List[int]:
             raise ConfigError(f"a group of {size} {what} channels cannot be split {factor} ways")
         parts += [size // factor + (1 if i < size % factor else 0) for i in range(factor)]
     return parts
-
-
-def shuffle_positions(channels: int, groups: int) -> torch.Tensor:
-    """``positions[c]``: where channel ``c`` lands after ``channel_shuffle(x, groups)``."""
-    order = channel_shuffle(torch.arange(channels, dtype=torch.float32).view(1, channels, 1, 1), groups)
-    return torch.argsort(order.flatten().long())
 
 
 def decompose_groups(model: ShuffleNetV1, stage: int, factor: int = 2) -> ShuffleNetV1:
@@ -54,11 +49,14 @@ def decompose_groups(model: ShuffleNetV1, stage: int, factor: int = 2) -> Shuffl
     new_model = build_model(config)
     new_model.load_state_dict({k: v for k, v in model.state_dict().items()
                                if not k.startswith(f"stages.{stage}.")}, strict=False)
-    old_positions, new_positions = shuffle_positions(mid, old_groups), shuffle_positions(mid, new_groups)
-    # mid channel c sat at old_positions[c] after the old shuffle and sits at new_positions[c] now
-    to_old = torch.empty(mid, dtype=torch.long)
-    to_old[new_positions] = old_positions
-    for old, new in zip(model.stages[stage], new_model.stages[stage]):
+    old_spaces, new_spaces = channel_spaces(model), channel_spaces(new_model)
+    for u, (old, new) in enumerate(zip(model.stages[stage], new_model.stages[stage])):
+        name = f"{stage_space(stage)}.unit{u}"
+        # the reduce conv's channel c sat at position old_positions[c] after the old shuffle, new_positions[c] now
+        old_positions = old_spaces[name].producers[0].positions
+        new_positions = new_spaces[name].producers[0].positions
+        to_old = torch.empty(mid, dtype=torch.long)
+        to_old[new_positions] = torch.as_tensor(old_positions)
         if new.reduce.groups == old.reduce.groups:
             new.reduce.load_state_dict(old.reduce.state_dict())
         else:

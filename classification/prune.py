@@ -1,15 +1,11 @@
 """Structured pruning of ShuffleNetV1: whole units (layer pruning) and stage output channels (channel pruning).
 
 Both return a new, genuinely smaller ``ShuffleNetV1`` (fewer thop MACs), rebuilt from its config and loaded with
-the kept weights. Scoring (``IMPORTANCE``) is kept apart from the structural surgery (``prune_channels``), as in
-Torch-Pruning. Torch-Pruning itself is not used: 1.6.1 builds this model's dependency graph but gives the
-stride-2 unit's concat of pooled shortcut and branch no index offsets and fails with an IndexError
-(docs/results.md, 2026-11-25 23:05).
-
-A stage channel is one position of a stage's residual stream. It is produced by the stage's first unit (a pooled
-shortcut channel, or a branch output) and refined by every stride-1 unit (expand output added to it); it is read
-by every unit's first 1x1 conv, by the next stage's first unit (which also pools it into *its* shortcut, so a
-removed channel disappears from every later stage too) and by the classifier.
+the kept weights. As in Torch-Pruning, which layers share a channel (``classification.channels``), how much a
+channel matters (``IMPORTANCE``, a function of one channel space) and the structural surgery (``prune_channels``,
+cutting every layer linked to a space) are separate. Torch-Pruning itself is not used: 1.6.1 builds this model's
+dependency graph but gives the stride-2 unit's concat of pooled shortcut and branch no index offsets and fails
+with an IndexError (docs/results.md, 2026-11-25 22:38).
 """
 import copy
 from typing import Callable, Dict, List, Sequence
@@ -20,6 +16,7 @@ import torch.nn as nn
 from yolox_mods.blocks import GroupPointwiseConv
 from yolox_mods.common import ConfigError
 
+from .channels import ChannelSpace, cascade, channel_spaces, kept_channels, stage_space
 from .models import ShuffleNetV1, build_model
 
 
@@ -102,46 +99,33 @@ def prune_layers(model: ShuffleNetV1, stage_repeats: Sequence[int],
 
 
 # ----------------------------------------------------------------------------- channel importance
-def _stage_readers(model: ShuffleNetV1, s: int) -> List[torch.Tensor]:
-    """(out, C_s) matrices of every layer that reads stage s's channels."""
-    readers = [dense_weight(unit.reduce) for unit in list(model.stages[s])[1:]]
-    if s + 1 < len(model.stages):
-        readers.append(dense_weight(model.stages[s + 1][0].reduce))
-    else:
-        readers.append(model.classifier.weight.detach())
-    return readers
-
-
-def _stage_writers(model: ShuffleNetV1, s: int):
-    """(C_s positions, expand unit) pairs: which stage channels each unit's expand conv writes."""
-    first = model.stages[s][0]
-    shortcut = len(shortcut_sources(first))
-    yield list(range(shortcut, shortcut + first.expand.out_channels)), first.expand
-    for unit in list(model.stages[s])[1:]:
-        yield list(range(unit.out_channels)), unit.expand
+def as_matrix(module: nn.Module) -> torch.Tensor:
+    """The (out, in) weight matrix of a 1x1 layer: a group pointwise conv (zeros off its group blocks) or a Linear."""
+    return dense_weight(module) if isinstance(module, GroupPointwiseConv) else module.weight.detach()
 
 
 def _norm_importance(p: int):
-    def importance(model: ShuffleNetV1, s: int) -> torch.Tensor:
-        scores = torch.zeros(model.config["stage_channels"][s])
-        for positions, expand in _stage_writers(model, s):
-            scores[positions] += dense_weight(expand).norm(p=p, dim=1)
-        for reader in _stage_readers(model, s):
-            scores += reader.norm(p=p, dim=0)
+    def importance(space: ChannelSpace) -> torch.Tensor:
+        """Lp norm of every weight that touches each channel: producers' rows and consumers' columns."""
+        scores = torch.zeros(space.size)
+        for link in space.producers:
+            scores[link.positions] += as_matrix(link.module).norm(p=p, dim=1)
+        for link in space.consumers:
+            scores[link.positions] += as_matrix(link.module).norm(p=p, dim=0)
         return scores
     return importance
 
 
-def bn_importance(model: ShuffleNetV1, s: int) -> torch.Tensor:
-    """Sum of |BN scale| over the expand BNs that write each stage channel (network slimming)."""
-    scores = torch.zeros(model.config["stage_channels"][s])
-    for positions, expand in _stage_writers(model, s):
-        scores[positions] += expand.bn.weight.detach().abs()
+def bn_importance(space: ChannelSpace) -> torch.Tensor:
+    """Sum of |BN scale| over the producers' BNs that write each channel (network slimming)."""
+    scores = torch.zeros(space.size)
+    for link in space.producers:
+        scores[link.positions] += link.module.bn.weight.detach().abs()
     return scores
 
 
-# criterion name -> (model, stage) -> one score per stage channel; low scores are pruned first
-IMPORTANCE: Dict[str, Callable[[ShuffleNetV1, int], torch.Tensor]] = {
+# criterion name -> channel space -> one score per channel; low scores are pruned first
+IMPORTANCE: Dict[str, Callable[[ChannelSpace], torch.Tensor]] = {
     "l1": _norm_importance(1),
     "l2": _norm_importance(2),
     "bn": bn_importance,
@@ -155,7 +139,8 @@ def select_channels(model: ShuffleNetV1, remove: Dict[int, int], criterion: str 
     to compare stages) are lowest."""
     if criterion not in IMPORTANCE:
         raise ConfigError(f"unknown criterion {criterion!r}; choose from {sorted(IMPORTANCE)}")
-    scores = {s: IMPORTANCE[criterion](model, s) for s in remove}
+    spaces = channel_spaces(model)
+    scores = {s: IMPORTANCE[criterion](spaces[stage_space(s)]) for s in remove}
     if scope == "local":
         drop = {s: set(torch.argsort(scores[s])[:n].tolist()) for s, n in remove.items()}
     elif scope == "global":
@@ -169,68 +154,54 @@ def select_channels(model: ShuffleNetV1, remove: Dict[int, int], criterion: str 
 
 
 # ----------------------------------------------------------------------------- channel surgery
-def shortcut_sources(unit) -> List[int]:
-    """Input channels a stride-2 unit's shortcut passes on; an empty list (all pruned) is not 'all channels'."""
-    return list(range(unit.in_channels)) if unit.shortcut_channels is None else list(unit.shortcut_channels)
-
-
 def cascade_keep(model: ShuffleNetV1, keep: Dict[int, Sequence[int]]) -> Dict[int, List[int]]:
-    """Kept channels of every stage, adding the removals that follow from earlier stages: the next stage's
-    shortcut channel of a removed channel is gone too."""
-    full: Dict[int, List[int]] = {}
-    for s, stage in enumerate(model.stages):
-        channels = list(keep.get(s, range(model.config["stage_channels"][s])))
-        if s > 0:
-            first = stage[0]
-            shortcut = shortcut_sources(first)
-            lost = {j for j, source in enumerate(shortcut) if source not in set(full[s - 1])}
-            channels = [c for c in channels if c not in lost]
-        full[s] = channels
-    return full
+    """Kept channels of every stage, adding the removals that follow from earlier stages (``channels.cascade``)."""
+    kept = cascade(channel_spaces(model), {stage_space(s): channels for s, channels in keep.items()})
+    return {s: kept[stage_space(s)] for s in range(len(model.stages))}
+
+
+def all_of(module: nn.Module) -> List[int]:
+    """Every input channel of a layer that loses none."""
+    return list(range(module.in_channels if hasattr(module, "in_channels") else module.in_features))
 
 
 def prune_channels(model: ShuffleNetV1, keep: Dict[int, Sequence[int]]) -> ShuffleNetV1:
-    """A new model keeping channels ``keep[s]`` (indices) of each listed stage, with every dependent layer cut
-    to match and all remaining weights carried over."""
-    keep = cascade_keep(model, keep)
+    """A new model keeping channels ``keep[s]`` (indices) of each listed stage, with every layer linked to a
+    stage's channel space cut to match and all remaining weights carried over."""
+    spaces = channel_spaces(model)
+    kept = cascade(spaces, {stage_space(s): channels for s, channels in keep.items()})
+    inputs, outputs = kept_channels(spaces, kept)
     config = copy.deepcopy(model.config)
     overrides = dict(config["unit_overrides"])
-    config["stage_channels"] = [len(keep[s]) for s in range(len(model.stages))]
-    previous = list(range(config["stem_channels"]))
+    config["stage_channels"] = [len(kept[stage_space(s)]) for s in range(len(model.stages))]
     for s, stage in enumerate(model.stages):
-        position = {c: i for i, c in enumerate(previous)}
         for u, unit in enumerate(stage):
-            reads = previous if u == 0 else keep[s]
             entry = dict(overrides.get(f"{s}.{u}", {}))
-            entry["reduce_splits"] = kept_splits(unit.reduce.in_splits, reads, f"stage {s} unit {u}")
+            entry["reduce_splits"] = kept_splits(unit.reduce.in_splits, inputs.get(unit.reduce, all_of(unit.reduce)),
+                                                 f"stage {s} unit {u}")
+            entry["expand_splits"] = kept_splits(unit.expand.out_splits,
+                                                 outputs.get(unit.expand, range(unit.expand.out_channels)),
+                                                 f"stage {s} unit {u} output")
             if u == 0:
-                shortcut = shortcut_sources(unit)
-                n_short = len(shortcut)
-                entry["shortcut_channels"] = [position[shortcut[c]] for c in keep[s] if c < n_short]
-                writes = [c - n_short for c in keep[s] if c >= n_short]
-            else:
-                writes = keep[s]
-            entry["expand_splits"] = kept_splits(unit.expand.out_splits, writes, f"stage {s} unit {u} output")
+                source, sources = spaces[stage_space(s)].carried
+                new_index = {c: i for i, c in enumerate(kept[source])}
+                entry["shortcut_channels"] = [new_index[sources[p]] for p in kept[stage_space(s)] if p < len(sources)]
             overrides[f"{s}.{u}"] = entry
-        previous = keep[s]
     config["unit_overrides"] = overrides
 
     pruned = build_model(config)
     pruned.stem.load_state_dict(model.stem.state_dict())
-    previous = list(range(config["stem_channels"]))
-    for s, (old_stage, new_stage) in enumerate(zip(model.stages, pruned.stages)):
-        for u, (old, new) in enumerate(zip(old_stage, new_stage)):
-            reads = previous if u == 0 else keep[s]
-            n_short = len(shortcut_sources(old)) if u == 0 else 0
-            writes = [c - n_short for c in keep[s] if c >= n_short]
-            load_from_dense(new.reduce, dense_weight(old.reduce)[:, reads])
+    for old_stage, new_stage in zip(model.stages, pruned.stages):
+        for old, new in zip(old_stage, new_stage):
+            writes = outputs.get(old.expand, list(range(old.expand.out_channels)))
+            load_from_dense(new.reduce, dense_weight(old.reduce)[:, inputs.get(old.reduce, all_of(old.reduce))])
             new.reduce.bn.load_state_dict(old.reduce.bn.state_dict())
             new.depthwise.load_state_dict(old.depthwise.state_dict())
             load_from_dense(new.expand, dense_weight(old.expand)[writes])
             copy_bn(new.expand.bn, old.expand.bn, writes)
-        previous = keep[s]
     with torch.no_grad():
-        pruned.classifier.weight.copy_(model.classifier.weight[:, previous])
+        pruned.classifier.weight.copy_(model.classifier.weight[:, inputs.get(model.classifier,
+                                                                             all_of(model.classifier))])
         pruned.classifier.bias.copy_(model.classifier.bias)
     return pruned
 

@@ -75,7 +75,8 @@ class ShuffleUnit(nn.Module):
     ``mid_channels`` and the branch output must be divisible by ``groups`` (``first_groups`` for the first 1x1,
     which ShuffleNetV1 leaves ungrouped in the first unit because its input is tiny), unless explicit
     ``reduce_splits`` (per-group inputs of the first 1x1) and ``expand_splits`` (per-group outputs of the last)
-    are given, as channel pruning does. ``depthwise`` names the middle conv
+    are given. Unequal groups and a partial shortcut are an architecture, not a pruning step: channel pruning
+    produces them, and the same architecture trained from scratch (the control for pruning) is built from them. ``depthwise`` names the middle conv
     (``create_conv``, no activation): a vanilla 3x3 by default, any shared block when swapped.
     """
 
