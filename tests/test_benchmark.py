@@ -29,7 +29,7 @@ def test_quick_benchmark_writes_results(tmp_path):
         assert 100 * row["map50"] == pytest.approx(headline["mAP50"], abs=1e-9) and row["train_img_per_s"] > 0
     assert mdconv["params_m"] == pytest.approx(0.8851, abs=1e-4)
     table = open(tmp_path / "variants.md").read()
-    assert "ratios are to yolox_voc_nano" in table and "mdconv_nano" in table
+    assert "Ratios are to yolox_voc_nano" in table and "mdconv_nano" in table
     assert os.path.getsize(tmp_path / "variants.png") > 1000
     speed = json.load(open(tmp_path / "train_speed.json"))
     assert speed["exp"] == "yolox_voc_nano" and speed["size"] == 128 and speed["iterations"] == 2
@@ -133,3 +133,23 @@ def test_the_benchmark_leaves_committed_results_alone_by_default():
     from yolox_mods.cli.benchmark import make_parser
 
     assert os.path.abspath(make_parser().parse_args([]).output) != os.path.abspath(os.path.join(ROOT, "results"))
+
+
+def test_deployment_runtimes_are_timed_against_stock_onnx_runtime_fp32(synthetic_voc):
+    from yolox_mods.benchmark import measure_variants
+    from yolox_mods.cli.common import load_exp
+    from yolox_mods.quantize import training_images
+
+    exps = [load_exp(os.path.join(ROOT, "exps", name + ".py"), ["data_dir", synthetic_voc])
+            for name in ("yolox_voc_nano", "final_k5_nano")]
+    runtimes = ["torch", "onnx", "openvino", "onnx-int8", "openvino-int8"]
+    results = measure_variants({exp.exp_name: exp.get_model() for exp in exps}, [64], runtimes, repeats=3,
+                               warmup=1, calibration=training_images(exps[0], 4))
+    stock = results["yolox_voc_nano"]
+    assert set(stock.latency_ms) == {f"{runtime}@64" for runtime in runtimes}
+    for name, result in results.items():
+        for setting, ms in result.latency_ms.items():
+            baseline = stock.latency_ms["torch@64" if setting.startswith("torch") else "onnx@64"]
+            assert result.latency_ratio[setting] == pytest.approx(ms / baseline, abs=2e-3), (name, setting)
+    with pytest.raises(ValueError, match="INT8 runtimes need calibration images"):
+        measure_variants({"stock": exps[0].get_model()}, [64], ["onnx-int8"])

@@ -29,7 +29,7 @@ def error_line(capfd, main, argv):
     (eval_cli.main, ["-n", "ghost_nano", "-f", "exps/final_nano.py"], "error: -f exps/final_nano.py and -n "
                                                                       "ghost_nano name different exps"),
     (eval_cli.main, ["-n", "ghost_nano", "--random-weights", "-c", "x.pth"],
-     "error: give one of -c, --onnx and --random-weights"),
+     "error: give one of -c, --onnx, --openvino and --random-weights"),
     (train_cli.main, [], "error: give an exp file with -f exps/<name>.py or its name with -n <name>"),
     (eval_cli.main, ["-n", "ghost_nano", "--random-weights"], "error: --random-weights goes with --speed only"),
     (export_cli.main, ["-f", "exps/ghost_nano.py", "--random-weights", "-c", "x.pth"],

@@ -13,7 +13,7 @@ from yolox_mods.cli.common import load_exp
 from yolox_mods.common import atomic_save
 from yolox_mods.demo import Predictor, draw
 from yolox_mods.export import export_onnx
-from yolox_mods.runtime import OnnxDetector
+from yolox_mods.runtime import OnnxDetector, OpenVINODetector
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLASSES = ("cat", "dog", "car")
@@ -47,7 +47,8 @@ def test_the_box_is_drawn_where_the_model_detects_it():
     assert not changed[100, 150] and not changed[180, 350] and not changed[10, 10]  # inside and far outside
 
 
-def test_onnx_detector_matches_the_torch_model(tmp_path):
+@pytest.mark.parametrize("detector", [OnnxDetector, OpenVINODetector])
+def test_exported_detector_matches_the_torch_model(tmp_path, detector):
     torch.manual_seed(0)
     model = load_exp(os.path.join(ROOT, "exps", "mdconv_nano.py")).get_model().eval()
     images = torch.rand(3, 3, 96, 96) * 255
@@ -57,10 +58,13 @@ def test_onnx_detector_matches_the_torch_model(tmp_path):
         model.head.decode_in_inference = True
         with torch.no_grad():
             expected = model(images)
-        got = OnnxDetector(path)(images)
+        got = detector(path)(images)
         assert torch.allclose(got, expected, rtol=1e-3, atol=1e-3), decode
     with pytest.raises(ValueError, match="exported for 96x96 input, got 64x64"):
-        OnnxDetector(path)(torch.zeros(1, 3, 64, 64))
+        detector(path)(torch.zeros(1, 3, 64, 64))
+    (tmp_path / "junk.onnx").write_bytes(b"not a model")
+    with pytest.raises(ValueError, match=f"{tmp_path / 'junk.onnx'}: not a"):
+        detector(str(tmp_path / "junk.onnx"))
 
 
 def test_demo_cli_on_a_folder(tmp_path, capfd):
@@ -81,3 +85,6 @@ def test_demo_cli_on_a_folder(tmp_path, capfd):
     with pytest.raises(SystemExit):
         demo_cli.main(["image", "-n", "yolox_voc_nano", "-c", ckpt, "--path", str(tmp_path / "nowhere.jpg")])
     assert capfd.readouterr().err.strip().endswith(f"error: {tmp_path / 'nowhere.jpg'}: no such file or folder")
+    with pytest.raises(SystemExit):
+        demo_cli.main(["image", "-n", "yolox_voc_nano", "-c", ckpt, "--openvino", "m.xml", "--path", str(folder)])
+    assert capfd.readouterr().err.strip().endswith("error: give one of -c, --onnx and --openvino")

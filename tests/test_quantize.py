@@ -8,8 +8,8 @@ import torch
 from yolox_mods.cli import quantize_onnx as quantize_cli
 from yolox_mods.cli.common import load_exp
 from yolox_mods.export import export_onnx
-from yolox_mods.quantize import quantize_onnx, training_images
-from yolox_mods.runtime import OnnxDetector
+from yolox_mods.quantize import quantize_onnx, quantize_openvino, training_images
+from yolox_mods.runtime import OnnxDetector, OpenVINODetector
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -39,3 +39,25 @@ def test_int8_model_keeps_metadata_and_tracks_fp32(synthetic_voc, tmp_path, capf
     quantize_cli.main(["-n", "yolox_voc_nano", "--onnx", fp32, "--output", str(tmp_path / "cli.onnx"), "--calib", "4",
                        "--types", "u8u8", "--reduce-range", "data_dir", synthetic_voc])
     assert '"types": "u8u8"' in capfd.readouterr().out
+
+
+def test_nncf_openvino_int8_keeps_metadata_and_tracks_fp32(synthetic_voc, tmp_path, capfd):
+    exp = load_exp(os.path.join(ROOT, "exps", "yolox_voc_nano.py"), ["data_dir", synthetic_voc])
+    torch.manual_seed(0)
+    fp32 = str(tmp_path / "fp32.onnx")
+    export_onnx(exp.get_model().eval(), fp32, (96, 96))
+    int8 = str(tmp_path / "ov" / "int8.xml")
+    report = quantize_openvino(fp32, int8, training_images(exp, 8))
+    assert report["fake_quantize_nodes"] > 50 and os.path.exists(str(tmp_path / "ov" / "int8.bin"))
+    assert sorted(os.listdir(tmp_path / "ov")) == ["int8.bin", "int8.xml"]  # the staging folder is gone
+    quantized = OpenVINODetector(int8)
+    assert quantized.size == (96, 96)
+    batch = torch.rand(2, 3, 96, 96) * 255
+    ours, theirs = quantized(batch), OpenVINODetector(fp32)(batch)
+    assert ours.shape == theirs.shape and (ours[..., :4] - theirs[..., :4]).abs().median() < 8.0
+    with pytest.raises(ValueError, match="no node named 'nope'"):
+        quantize_openvino(fp32, int8, training_images(exp, 2), keep_float=["nope"])
+    with pytest.raises(SystemExit):
+        quantize_cli.main(["-n", "yolox_voc_nano", "--onnx", fp32, "--output", int8, "--runtime", "openvino",
+                           "--reduce-range", "data_dir", synthetic_voc])
+    assert "error: --types, --per-tensor and --reduce-range are ONNX Runtime settings" in capfd.readouterr().err

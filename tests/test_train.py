@@ -59,6 +59,10 @@ def test_train_eval_checkpoints_and_tensorboard(synthetic_voc, tmp_path):
     from_onnx = run([EVAL, *common[:6], "--onnx", onnx, "--json", str(tmp_path / "onnx.json"), *common[6:]])
     assert from_onnx.returncode == 0, from_onnx.stderr[-3000:]
     assert json.loads((tmp_path / "onnx.json").read_text())["mAP50"] == pytest.approx(again["mAP50"], abs=0.1)
+    from_openvino = run([EVAL, *common[:6], "--openvino", onnx, "--json", str(tmp_path / "ov.json"), *common[6:]])
+    assert from_openvino.returncode == 0, from_openvino.stderr[-3000:]
+    assert f"OpenVINO model {onnx}" in from_openvino.stdout
+    assert json.loads((tmp_path / "ov.json").read_text())["mAP50"] == pytest.approx(again["mAP50"], abs=0.1)
     on_val = run([EVAL, *common[:6], "--split", "val", *common[6:], "val_sets", "(('2007','val'),)"])
     assert on_val.returncode == 0 and "val split (8 images)" in on_val.stdout, on_val.stderr[-3000:]
 

@@ -1,5 +1,5 @@
-"""INT8 post-training quantization of an exported model with ONNX Runtime (static, QDQ), calibrated on training
-images only, with what breaks in INT8 left in float by name."""
+"""INT8 post-training quantization of an exported model, calibrated on training images only, with what breaks in
+INT8 left in float by name: ONNX Runtime static quantization (QDQ) and NNCF's for OpenVINO."""
 import os
 import tempfile
 from typing import Iterator, Sequence, Tuple
@@ -65,6 +65,46 @@ def quantize_onnx(fp32_path: str, int8_path: str, calibration_images: Sequence[s
     return {"path": int8_path, "calibration_images": len(calibration_images), "types": types,
             "per_channel": per_channel, "reduce_range": reduce_range, "kept_float": list(keep_float),
             "quantize_nodes": quantize_nodes, "bytes": os.path.getsize(int8_path),
+            "fp32_bytes": os.path.getsize(fp32_path)}
+
+
+def quantize_openvino(fp32_path: str, int8_path: str, calibration_images: Sequence[str],
+                      keep_float: Sequence[str] = ()) -> dict:
+    """Write an NNCF INT8 OpenVINO IR (``int8_path``, an ``.xml`` with its ``.bin`` beside it) of ``fp32_path``
+    (a tools/export_onnx.py file, whose metadata OpenVINO carries over) with NNCF's default post-training
+    quantization (symmetric activations, per-channel weights, fast bias correction). ``keep_float``: node names
+    left in float. Returns what was done, for the log."""
+    import nncf
+    import openvino
+
+    from .runtime import read_openvino_model
+
+    if not int8_path.endswith(".xml"):
+        raise ConfigError(f"an OpenVINO model is written as .xml + .bin; got {int8_path!r}")
+    if not calibration_images:
+        raise ConfigError("quantization needs calibration images (training images, never test images)")
+    model = read_openvino_model(fp32_path)
+    size = tuple(int(v) for v in model.get_rt_info(["framework", "yolox_lite_input_size"]).astype(str).split(","))
+    names = {op.get_friendly_name() for op in model.get_ops()}
+    unknown = sorted(set(keep_float) - names)
+    if unknown:
+        raise ConfigError(f"{fp32_path}: no node named {unknown[0]!r} to keep in float")
+    dataset = nncf.Dataset(list(calibration_batches(calibration_images, size)), lambda batch: batch["images"])
+    quantized = nncf.quantize(model, dataset, subset_size=len(calibration_images),
+                              ignored_scope=nncf.IgnoredScope(names=list(keep_float)) if keep_float else None)
+    quantized.set_rt_info("nncf", ["framework", "yolox_lite_int8"])
+    directory = os.path.dirname(os.path.abspath(int8_path))
+    os.makedirs(directory, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=directory) as work:
+        staged = os.path.join(work, "int8.xml")
+        openvino.save_model(quantized, staged, compress_to_fp16=False)
+        # the weights first: an .xml is never left pointing at a missing or older .bin
+        os.replace(staged[:-4] + ".bin", int8_path[:-4] + ".bin")
+        os.replace(staged, int8_path)
+    fake_quantize = sum(op.get_type_name() == "FakeQuantize" for op in quantized.get_ops())
+    return {"path": int8_path, "calibration_images": len(calibration_images), "runtime": "openvino",
+            "kept_float": list(keep_float), "fake_quantize_nodes": fake_quantize,
+            "bytes": os.path.getsize(int8_path) + os.path.getsize(int8_path[:-4] + ".bin"),
             "fp32_bytes": os.path.getsize(fp32_path)}
 
 

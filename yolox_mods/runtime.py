@@ -1,6 +1,7 @@
-"""An exported ONNX model behind the PyTorch model's inference contract, so that the VOC evaluator and the demo
-run it with the same pre- and post-processing as the model it came from."""
-from typing import Tuple
+"""Exported models behind the PyTorch model's inference contract, so that the VOC evaluator and the demo run them
+with the same pre- and post-processing as the model they came from: ONNX Runtime (``OnnxDetector``) and
+OpenVINO (``OpenVINODetector``, on an ONNX file or an OpenVINO IR ``.xml``, FP32 or NNCF INT8)."""
+from typing import Callable, Dict, Tuple
 
 import numpy as np
 import torch
@@ -10,23 +11,20 @@ from .common.errors import ConfigError, DataError
 from .export import onnx_session
 
 
-class OnnxDetector(nn.Module):
+class ExportedDetector(nn.Module):
     """(N, 3, H, W) float images -> (N, anchors, 5 + classes) with boxes decoded to pixels, as a YOLOX model in
-    eval mode returns them. Runs ONNX Runtime on CPU one image at a time (exports have batch 1); decodes in NumPy
-    (YOLOX's ``demo_postprocess``) when the graph was exported without the decode."""
+    eval mode returns them. Runs a CPU runtime one image at a time (exports have batch 1); decodes in NumPy
+    (YOLOX's ``demo_postprocess``) when the graph was exported without the decode. ``metadata`` holds what
+    tools/export_onnx.py wrote (input size, whether the decode is in the graph)."""
 
-    def __init__(self, path: str, threads: int = 0):
+    def __init__(self, path: str, run_one: Callable[[np.ndarray], np.ndarray], metadata: Dict[str, str]):
         super().__init__()
-        try:
-            self.session = onnx_session(path, threads)
-        except Exception as error:  # ONNX Runtime raises its own exception types for unreadable files
-            raise DataError(f"{path}: not an ONNX model ONNX Runtime can load ({str(error).splitlines()[0]})") from None
-        meta = self.session.get_modelmeta().custom_metadata_map
-        if "yolox_lite_input_size" not in meta:
+        if "yolox_lite_input_size" not in metadata:
             raise DataError(f"{path}: not exported by tools/export_onnx.py (no yolox_lite metadata)")
         self.path = path
-        self.decoded = meta["yolox_lite_decoded"] == "1"
-        self.size: Tuple[int, int] = tuple(int(v) for v in meta["yolox_lite_input_size"].split(","))
+        self.run_one = run_one
+        self.decoded = metadata.get("yolox_lite_decoded") == "1"
+        self.size: Tuple[int, int] = tuple(int(v) for v in metadata["yolox_lite_input_size"].split(","))
         # the evaluator reads the device and dtype from the parameters
         self.placeholder = nn.Parameter(torch.zeros(1), requires_grad=False)
 
@@ -37,7 +35,58 @@ class OnnxDetector(nn.Module):
         from yolox.utils import demo_postprocess
 
         batch = images.detach().float().cpu().numpy()
-        outputs = np.concatenate([self.session.run(None, {"images": image[None]})[0] for image in batch])
+        outputs = np.concatenate([self.run_one(image[None]) for image in batch])
         if not self.decoded:
             outputs = demo_postprocess(outputs, self.size)
         return torch.from_numpy(outputs).to(images.device)
+
+
+class OnnxDetector(ExportedDetector):
+    """An ONNX file (FP32, or INT8 QDQ from tools/quantize_onnx.py) in ONNX Runtime."""
+
+    def __init__(self, path: str, threads: int = 0):
+        try:
+            session = onnx_session(path, threads)
+        except Exception as error:  # ONNX Runtime raises its own exception types for unreadable files
+            raise DataError(f"{path}: not an ONNX model ONNX Runtime can load ({str(error).splitlines()[0]})") from None
+        super().__init__(path, lambda image: session.run(None, {"images": image})[0],
+                         session.get_modelmeta().custom_metadata_map)
+
+
+class OpenVINODetector(ExportedDetector):
+    """An ONNX file or an OpenVINO IR (``.xml`` beside its ``.bin``; FP32, or INT8 from tools/quantize_onnx.py
+    --runtime openvino) compiled for OpenVINO's CPU plugin. OpenVINO keeps an ONNX file's metadata under
+    ``rt_info["framework"]``, through conversion and NNCF quantization."""
+
+    def __init__(self, path: str, threads: int = 0):
+        model = read_openvino_model(path)
+        metadata = {key: model.get_rt_info(["framework", key]).astype(str)
+                    for key in ("yolox_lite_input_size", "yolox_lite_decoded")
+                    if model.has_rt_info(["framework", key])}
+        compiled = openvino_compile(model, threads)
+        super().__init__(path, lambda image: compiled(image)[0], metadata)
+
+
+def read_openvino_model(path: str):
+    """``openvino.Core().read_model``, with an unreadable file reported as one line naming it."""
+    import openvino
+
+    try:
+        return openvino.Core().read_model(path)
+    except Exception as error:  # OpenVINO raises RuntimeError subclasses with multi-line messages
+        raise DataError(f"{path}: not a model OpenVINO can read ({str(error).strip().splitlines()[0]})") from None
+
+
+def openvino_compile(model, threads: int = 0):
+    """``model`` compiled for the CPU plugin for latency (batch 1), on ``threads`` threads (0: OpenVINO's
+    default)."""
+    import openvino
+
+    config = {"PERFORMANCE_HINT": "LATENCY"}
+    if threads:
+        config["INFERENCE_NUM_THREADS"] = threads
+    return openvino.Core().compile_model(model, "CPU", config)
+
+
+# the flag (and JSON key) naming an exported model -> (its detector, the runtime's name for messages)
+EXPORTED_RUNTIMES = {"onnx": (OnnxDetector, "ONNX Runtime"), "openvino": (OpenVINODetector, "OpenVINO")}

@@ -51,8 +51,9 @@ def publish(run_dir: str, weights_dir: str, name: str, protocol: str, seed: int,
             val_eval: Optional[str] = None, results_dir: Optional[str] = None) -> dict:
     """Copy ``run_dir/latest_ckpt.pth``'s evaluated (EMA) weights to ``weights_dir/<name>.pth`` in ``dtype``
     (no optimizer, no training copy; float16 changed stock nano's mAP, so float32 is the default), add or replace
-    its manifest entry, and keep the run's ``test_eval.json``, its matches and ``curve.json`` under ``results_dir/<name>/``. ``val_eval``: an evaluation of the same weights
-    on val (``tools/eval.py --split val --json``), recorded for the cheap reproduction test."""
+    its manifest entry, and keep the run's ``test_eval.json``, its matches and ``curve.json`` under
+    ``results_dir/<name>/``. ``val_eval``: an evaluation of the same weights on val (``tools/eval.py --split val
+    --json``), recorded for the cheap reproduction test."""
     checkpoint = load_checkpoint(os.path.join(run_dir, "latest_ckpt.pth"))
     test = eval_record(os.path.join(run_dir, "test_eval.json"))
     state = {k: (v.to(getattr(torch, dtype)) if v.is_floating_point() else v) for k, v in checkpoint["model"].items()}

@@ -1,13 +1,15 @@
-"""Size and CPU latency of exps side by side: params, GFLOPs, PyTorch and ONNX Runtime milliseconds."""
+"""Size and CPU latency of exps side by side: params, GFLOPs, and milliseconds in PyTorch and in the deployment
+runtimes (ONNX Runtime and OpenVINO, FP32 and INT8)."""
 import os
 import statistics
 import tempfile
 import time
-from typing import Callable, Dict, Sequence
+from typing import Callable, Dict, Optional, Sequence
 
 import torch
 from tqdm import tqdm
 
+from ..common.errors import ConfigError
 from ..export import export_onnx, onnx_session
 from .report import VariantResult
 
@@ -45,39 +47,83 @@ def rotated_block_latency(runners: Dict[str, Callable[[], None]], repeats: int, 
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def latency_runners(name: str, model: torch.nn.Module, size: int, workdir: str,
-                    runtimes: Sequence[str]) -> Dict[str, Callable[[], None]]:
+# runtime name -> how it is measured; the INT8 ones are calibrated on ``calibration`` images
+RUNTIMES = {
+    "torch": "PyTorch eager, FP32",
+    "onnx": "ONNX Runtime FP32",
+    "openvino": "OpenVINO FP32 (CPU plugin, latency hint)",
+    "onnx-int8": "ONNX Runtime static INT8 (QDQ, U8S8, per-channel weights)",
+    "openvino-int8": "OpenVINO INT8 (NNCF default post-training quantization)",
+}
+
+
+def latency_runners(name: str, model: torch.nn.Module, size: int, workdir: str, runtimes: Sequence[str],
+                    calibration: Optional[Sequence[str]] = None) -> Dict[str, Callable[[], None]]:
+    """One batch-1 inference of ``model`` at ``size`` per runtime, keyed "name|runtime@size"."""
+    from ..quantize import quantize_onnx, quantize_openvino
+    from ..runtime import openvino_compile, read_openvino_model
+
+    unknown = sorted(set(runtimes) - set(RUNTIMES))
+    if unknown:
+        raise ConfigError(f"unknown runtime {unknown[0]!r}; choose from {sorted(RUNTIMES)}")
+    if any(r.endswith("-int8") for r in runtimes) and not calibration:
+        raise ConfigError("INT8 runtimes need calibration images (training images of --data-dir)")
     image = torch.randn(1, 3, size, size)
+    feed = {"images": image.numpy()}
     runners = {}
     if "torch" in runtimes:
         def run_torch():
             with torch.no_grad():
                 model(image)
         runners[f"{name}|torch@{size}"] = run_torch
+    if set(runtimes) - {"torch"}:
+        fp32 = os.path.join(workdir, f"{name}_{size}.onnx")
+        export_onnx(model, fp32, (size, size))
     if "onnx" in runtimes:
-        path = os.path.join(workdir, f"{name}_{size}.onnx")
-        export_onnx(model, path, (size, size))
-        session, feed = onnx_session(path), {"images": image.numpy()}
+        session = onnx_session(fp32)
         runners[f"{name}|onnx@{size}"] = lambda: session.run(None, feed)
+    if "openvino" in runtimes:
+        compiled = openvino_compile(read_openvino_model(fp32))
+        runners[f"{name}|openvino@{size}"] = lambda: compiled(feed["images"])
+    if "onnx-int8" in runtimes:
+        int8 = os.path.join(workdir, f"{name}_{size}_int8.onnx")
+        quantize_onnx(fp32, int8, calibration, "u8s8", per_channel=True)
+        int8_session = onnx_session(int8)
+        runners[f"{name}|onnx-int8@{size}"] = lambda: int8_session.run(None, feed)
+    if "openvino-int8" in runtimes:
+        xml = os.path.join(workdir, f"{name}_{size}_int8.xml")
+        quantize_openvino(fp32, xml, calibration)
+        int8_compiled = openvino_compile(read_openvino_model(xml))
+        runners[f"{name}|openvino-int8@{size}"] = lambda: int8_compiled(feed["images"])
     return runners
 
 
 def measure_variants(models: Dict[str, torch.nn.Module], sizes: Sequence[int], runtimes=("torch", "onnx"),
-                     repeats: int = 30, warmup: int = 5) -> Dict[str, VariantResult]:
-    """Params, GFLOPs and latency of every model; the first model is the reference for the ratios."""
+                     repeats: int = 30, warmup: int = 5,
+                     calibration: Optional[Sequence[str]] = None) -> Dict[str, VariantResult]:
+    """Params, GFLOPs and latency of every model; the first model is the reference for the ratios: PyTorch to
+    its PyTorch time, every deployment runtime to its ONNX Runtime FP32 time at the same size when that was
+    measured (the deployment baseline), else to its time in the same runtime."""
     results = {name: VariantResult(name, *model_size(model)) for name, model in models.items()}
     with tempfile.TemporaryDirectory() as workdir:
         runners = {}
         for name, model in models.items():
             model.eval()
             for size in sizes:
-                runners.update(latency_runners(name, model, size, workdir, runtimes))
+                runners.update(latency_runners(name, model, size, workdir, runtimes, calibration))
         medians = rotated_block_latency(runners, repeats, warmup)
-    reference = next(iter(models))
+    reference = results[next(iter(models))]
     for key, ms in medians.items():
         name, setting = key.split("|")
         results[name].latency_ms[setting] = round(ms, 2)
     for result in results.values():
-        result.latency_ratio = {k: round(v / results[reference].latency_ms[k], 3)
+        result.latency_ratio = {k: round(v / reference.latency_ms[baseline_setting(k, reference.latency_ms)], 3)
                                 for k, v in result.latency_ms.items()}
     return results
+
+
+def baseline_setting(setting: str, measured: Dict[str, float]) -> str:
+    """The reference's setting a ratio divides by: "onnx@SIZE" for a deployment runtime when measured."""
+    runtime, size = setting.split("@")
+    onnx = f"onnx@{size}"
+    return onnx if runtime != "torch" and onnx in measured else setting

@@ -9,12 +9,13 @@ import time
 
 import torch
 
-from ..benchmark import (add_evaluations, measure_variants, onnx_time_by_op, plain_loop_img_per_s, profile_table,
+from ..benchmark import (RUNTIMES, add_evaluations, measure_variants, onnx_time_by_op, plain_loop_img_per_s, profile_table,
                          profile_training_step, read_evaluations, step_profile_table, write_report)
 from ..common import ConfigError, atomic_write_text, exits_cleanly_on_bad_input
 from ..core import train
 from ..data.synthetic import make_synthetic_voc
 from ..protocol import PROTOCOLS
+from ..quantize import training_images
 from .common import load_exp
 from .train import default_args
 
@@ -31,7 +32,10 @@ def make_parser():
     parser.add_argument("--exps", nargs="+", default=None, help="exp files (default: exps/*.py, stock first)")
     parser.add_argument("--data-dir", default=None, help="VOCdevkit for --train")
     parser.add_argument("--sizes", nargs="+", type=int, default=[416, 320], help="latency input sizes")
-    parser.add_argument("--runtimes", nargs="+", default=["torch", "onnx"], choices=["torch", "onnx"])
+    parser.add_argument("--runtimes", nargs="+", default=["torch", "onnx"], choices=list(RUNTIMES),
+                        help="latency columns; the INT8 ones are calibrated on --calib training images of --data-dir "
+                             "(generated images with --quick)")
+    parser.add_argument("--calib", type=int, default=50, help="calibration images for the INT8 runtimes")
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--train", action="store_true", help="also train every exp on the same protocol and data")
     parser.add_argument("--protocol", default="quick", choices=sorted(PROTOCOLS),
@@ -107,14 +111,18 @@ def main(argv=None):
         args.speed_size = 128 if args.speed_size == 256 else args.speed_size
     if args.train and args.evals:
         raise ConfigError("--train and --evals both give the mAP columns; use one")
-    if (args.train or args.train_speed or args.train_profile) and args.data_dir is None:
+    int8 = any(runtime.endswith("-int8") for runtime in args.runtimes)
+    if (args.train or args.train_speed or args.train_profile or int8) and args.data_dir is None:
         if not args.quick:
-            raise ConfigError("--train and --train-speed need --data-dir (a VOCdevkit), or --quick for generated data")
+            raise ConfigError("--train, --train-speed, --train-profile and INT8 runtimes need --data-dir (a "
+                              "VOCdevkit), or --quick for generated data")
         args.data_dir = make_synthetic_voc(os.path.join(args.output, "data"), 32, 8, 128)
     started = time.strftime("%Y-%m-%d %H:%M")
     models = {load_exp(f).exp_name: load_exp(f).get_model() for f in exp_files}
     evaluations = read_evaluations(args.evals, list(models))
-    results = measure_variants(models, args.sizes, args.runtimes, args.repeats)
+    calibration = (training_images(load_exp(exp_files[0], ["data_dir", args.data_dir]), args.calib) if int8
+                   else None)
+    results = measure_variants(models, args.sizes, args.runtimes, args.repeats, calibration=calibration)
     add_evaluations(results, evaluations)
     if args.train:
         for exp_file in exp_files:
@@ -124,8 +132,11 @@ def main(argv=None):
             variant.per_class_ap50, variant.train_img_per_s = outcome.test.per_class_ap50, outcome.img_per_s
     header = (f"Measured {started} on {platform.node()} ({os.cpu_count()} CPUs, torch {torch.__version__}, "
               f"{torch.get_num_threads()} threads). Latency: batch 1, median of {args.repeats} runs in 3 "
-              f"rotated warm blocks; ONNX with MixConv merged at export; ratios are to {next(iter(models))} in this "
-              f"run."
+              f"rotated warm blocks; ONNX with MixConv merged at export; "
+              + "; ".join(f"{r}: {RUNTIMES[r]}" for r in args.runtimes)
+              + f". Ratios are to {next(iter(models))} in this run: PyTorch to its PyTorch time, every other runtime "
+                f"to its ONNX Runtime FP32 time when measured."
+              + (f" INT8 calibrated on {len(calibration)} training images of {args.data_dir}." if int8 else "")
               + (f" Training: protocol {args.protocol!r}, seed {args.seed}, data {args.data_dir}." if args.train
                  else "")
               + (f" mAP from {len(args.evals)} tools/eval.py results: {', '.join(args.evals)}." if args.evals else ""))

@@ -112,3 +112,10 @@ def launch_workers(worker, args, num_processes: int) -> None:
                args=(args,))
     except ProcessExitedException as error:
         sys.exit(error.exit_code or 1)
+
+
+def exported_runtime(args) -> Optional[str]:
+    """The runtime ("onnx", "openvino") whose flag names an exported model to run instead of a checkpoint, if any."""
+    from ..runtime import EXPORTED_RUNTIMES
+
+    return next((runtime for runtime in EXPORTED_RUNTIMES if getattr(args, runtime, None)), None)

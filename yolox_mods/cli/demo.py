@@ -1,5 +1,6 @@
-"""``tools/demo.py image|video``: YOLOX's demo flags plus ``--onnx`` and ``--device``; draws the detections of a
-checkpoint (by default the run's last-epoch EMA weights) or an exported model on photos or a video."""
+"""``tools/demo.py image|video``: YOLOX's demo flags plus ``--onnx``, ``--openvino`` and ``--device``; draws the
+detections of a checkpoint (by default the run's last-epoch EMA weights) or an exported model on photos or a
+video."""
 import argparse
 import os
 import sys
@@ -9,8 +10,8 @@ import cv2
 
 from ..common import ConfigError, DataError, exits_cleanly_on_bad_input, load_checkpoint, load_exact, read_image
 from ..demo import Predictor, draw, image_paths, summary_line
-from ..runtime import OnnxDetector
-from .common import checkpoint_for, chosen_exp_file, load_exp
+from ..runtime import EXPORTED_RUNTIMES
+from .common import checkpoint_for, chosen_exp_file, exported_runtime, load_exp
 
 
 def make_parser():
@@ -21,6 +22,8 @@ def make_parser():
     parser.add_argument("-expn", "--experiment-name", default=None)
     parser.add_argument("-c", "--ckpt", default=None, help="default: the run's latest_ckpt.pth")
     parser.add_argument("--onnx", default=None, help="run this tools/export_onnx.py file in ONNX Runtime instead")
+    parser.add_argument("--openvino", default=None,
+                        help="run this model in OpenVINO instead: an exported .onnx or an .xml IR (FP32 or INT8)")
     parser.add_argument("--path", required=True, help="an image, a folder of images, or a video file")
     parser.add_argument("--conf", type=float, default=0.25)
     parser.add_argument("--nms", type=float, default=0.45)
@@ -45,8 +48,9 @@ def build_predictor(args):
     exp = load_exp(chosen_exp_file(args.exp_file, args.name), args.opts)
     if args.tsize:
         exp.test_size = (args.tsize, args.tsize)
-    if args.onnx:
-        model = OnnxDetector(args.onnx)
+    runtime = exported_runtime(args)
+    if runtime:
+        model = EXPORTED_RUNTIMES[runtime][0](getattr(args, runtime))
         exp.test_size = model.size if not args.tsize else exp.test_size
     else:
         ckpt = checkpoint_for(exp, args.ckpt, experiment_name=args.experiment_name)
@@ -115,8 +119,8 @@ def run_video(exp, predictor, args) -> None:
 @exits_cleanly_on_bad_input
 def main(argv=None):
     args = parse_args(argv)
-    if args.onnx and args.ckpt:
-        raise ConfigError("give -c or --onnx, not both")
+    if sum(map(bool, (args.ckpt, args.onnx, args.openvino))) > 1:
+        raise ConfigError("give one of -c, --onnx and --openvino")
     exp, predictor = build_predictor(args)
     (run_images if args.demo == "image" else run_video)(exp, predictor, args)
 

@@ -9,8 +9,8 @@ from ..common import ConfigError, exits_cleanly_on_bad_input, seed_everything
 from ..common.cli import warn_if_cores_are_shared
 from ..evaluation import evaluate_model, load_for_eval, measure_speed
 from ..evaluators import write_evaluation
-from ..runtime import OnnxDetector
-from .common import add_lite_arguments, checked_args, checkpoint_for, launch_workers, load_exp
+from ..runtime import EXPORTED_RUNTIMES
+from .common import add_lite_arguments, checked_args, checkpoint_for, exported_runtime, launch_workers, load_exp
 
 # YOLOX flags that have no meaning here: refused when given, never silently ignored
 REFUSED = {
@@ -29,8 +29,11 @@ def make_parser():
                         help="also write mAP and per-class AP to this JSON file, and the judged detections beside "
                              "it (.matches.npz) for tools/benchmark.py's bootstrap comparisons")
     parser.add_argument("--onnx", default=None,
-                        help="evaluate this tools/export_onnx.py file in ONNX Runtime instead of a checkpoint (same "
-                             "data, pre- and post-processing)")
+                        help="evaluate this tools/export_onnx.py file (FP32 or INT8) in ONNX Runtime instead of a "
+                             "checkpoint (same data, pre- and post-processing)")
+    parser.add_argument("--openvino", default=None,
+                        help="evaluate this model in OpenVINO: an exported .onnx, or an .xml IR such as "
+                             "tools/quantize_onnx.py --runtime openvino writes")
     parser.add_argument("--random-weights", action="store_true",
                         help="with --speed: time untrained weights (without -c and without a run checkpoint)")
     parser.description = "Evaluate a yolox-lite checkpoint (-f exps/<name>.py -c ckpt) with VOC mAP"
@@ -50,11 +53,14 @@ def eval_worker(args):
         exp.nmsthre = args.nms
     if args.tsize is not None:
         exp.test_size = (args.tsize, args.tsize)
-    if args.onnx:
-        model = OnnxDetector(args.onnx)
+    runtime = exported_runtime(args)
+    if runtime:
+        detector, runtime_name = EXPORTED_RUNTIMES[runtime]
+        path = getattr(args, runtime)
+        model = detector(path)
         if args.tsize is None:
             exp.test_size = model.size
-        source, described = {"onnx": args.onnx}, f"ONNX Runtime model {args.onnx}"
+        source, described = {runtime: path}, f"{runtime_name} model {path}"
     else:
         ckpt = checkpoint_for(exp, args.ckpt, args.random_weights, args.experiment_name)
         device = torch.device("cuda", torch.cuda.current_device()) if args.device == "cuda" else "cpu"
@@ -81,13 +87,15 @@ def eval_worker(args):
 @exits_cleanly_on_bad_input
 def main(argv=None):
     args = checked_args(make_parser(), argv, REFUSED)
-    if sum(map(bool, (args.random_weights, args.ckpt, args.onnx))) > 1:
-        raise ConfigError("give one of -c, --onnx and --random-weights")
+    if sum(map(bool, (args.random_weights, args.ckpt, args.onnx, args.openvino))) > 1:
+        raise ConfigError("give one of -c, --onnx, --openvino and --random-weights")
     if args.random_weights and not args.speed:
         raise ConfigError("--random-weights goes with --speed only: the mAP of untrained weights means nothing, "
                           "their speed is the model's")
-    if args.onnx and (args.fp16 or args.fuse or args.devices):
-        raise ConfigError("--onnx runs ONNX Runtime on one CPU process: --fp16, --fuse and -d do not apply")
+    runtime = exported_runtime(args)
+    if runtime and (args.fp16 or args.fuse or args.devices):
+        raise ConfigError(f"--{runtime} runs {EXPORTED_RUNTIMES[runtime][1]} in one CPU process: --fp16, --fuse and "
+                          "-d do not apply")
     warn_if_cores_are_shared(logger.warning)
     launch_workers(eval_worker, args, args.devices or 1)
 

@@ -1,10 +1,12 @@
-"""``tools/quantize_onnx.py -n EXP --onnx fp32.onnx --output int8.onnx data_dir DIR``: ONNX Runtime static INT8
-(QDQ) quantization calibrated on the exp's training images; evaluate the result with tools/eval.py --onnx."""
+"""``tools/quantize_onnx.py -n EXP --onnx fp32.onnx --output int8.onnx data_dir DIR``: INT8 post-training
+quantization of an exported model calibrated on the exp's training images, for ONNX Runtime (static, QDQ; evaluate
+with tools/eval.py --onnx) or, with ``--runtime openvino --output int8.xml``, for OpenVINO with NNCF (evaluate
+with tools/eval.py --openvino)."""
 import argparse
 import json
 
-from ..common import exits_cleanly_on_bad_input
-from ..quantize import TYPE_PAIRS, quantize_onnx, training_images
+from ..common import ConfigError, exits_cleanly_on_bad_input
+from ..quantize import TYPE_PAIRS, quantize_onnx, quantize_openvino, training_images
 from .common import chosen_exp_file, load_exp
 
 
@@ -14,10 +16,15 @@ def make_parser():
     parser.add_argument("-n", "--name", default=None, help="exp name in exps/ (instead of -f)")
     parser.add_argument("--onnx", required=True, help="the FP32 model written by tools/export_onnx.py")
     parser.add_argument("--output", required=True)
+    parser.add_argument("--runtime", default="onnxruntime", choices=["onnxruntime", "openvino"],
+                        help="onnxruntime: a QDQ .onnx; openvino: an NNCF-quantized OpenVINO IR (.xml + .bin)")
     parser.add_argument("--calib", type=int, default=100, help="training images to calibrate on")
-    parser.add_argument("--types", default="u8s8", choices=sorted(TYPE_PAIRS), help="activations and weights")
-    parser.add_argument("--per-tensor", action="store_true", help="one weight scale per tensor, not per channel")
-    parser.add_argument("--reduce-range", action="store_true", help="7-bit weights (no saturation without VNNI)")
+    parser.add_argument("--types", default=None, choices=sorted(TYPE_PAIRS),
+                        help="activations and weights (onnxruntime only; default u8s8)")
+    parser.add_argument("--per-tensor", action="store_true",
+                        help="one weight scale per tensor, not per channel (onnxruntime only)")
+    parser.add_argument("--reduce-range", action="store_true",
+                        help="7-bit weights, no saturation without VNNI (onnxruntime only)")
     parser.add_argument("--keep-float", nargs="+", default=[], help="ONNX node names to leave in float")
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="exp overrides, e.g. data_dir DIR")
     return parser
@@ -26,9 +33,16 @@ def make_parser():
 @exits_cleanly_on_bad_input
 def main(argv=None):
     args = make_parser().parse_args(argv)
+    if args.runtime == "openvino" and (args.types or args.per_tensor or args.reduce_range):
+        raise ConfigError("--types, --per-tensor and --reduce-range are ONNX Runtime settings; NNCF picks its own "
+                          "(symmetric activations, per-channel weights)")
     exp = load_exp(chosen_exp_file(args.exp_file, args.name), args.opts)
-    report = quantize_onnx(args.onnx, args.output, training_images(exp, args.calib), args.types,
-                           not args.per_tensor, args.reduce_range, args.keep_float)
+    images = training_images(exp, args.calib)
+    if args.runtime == "openvino":
+        report = quantize_openvino(args.onnx, args.output, images, args.keep_float)
+    else:
+        report = quantize_onnx(args.onnx, args.output, images, args.types or "u8s8", not args.per_tensor,
+                               args.reduce_range, args.keep_float)
     print(json.dumps(report, indent=2))
 
 
