@@ -32,6 +32,8 @@ def error_line(capfd, main, argv):
      "error: give one of -c, --onnx, --openvino and --random-weights"),
     (train_cli.main, [], "error: give an exp file with -f exps/<name>.py or its name with -n <name>"),
     (eval_cli.main, ["-n", "ghost_nano", "--random-weights"], "error: --random-weights goes with --speed only"),
+    (eval_cli.main, ["-n", "ghost_nano", "--split", "val", "--random-weights", "--speed"],
+     "error: --split val: this exp's val_sets are its test_sets"),
     (export_cli.main, ["-f", "exps/ghost_nano.py", "--random-weights", "-c", "x.pth"],
      "error: give -c or --random-weights, not both"),
 ])

@@ -53,6 +53,9 @@ def eval_worker(args):
         exp.nmsthre = args.nms
     if args.tsize is not None:
         exp.test_size = (args.tsize, args.tsize)
+    if args.split == "val" and tuple(exp.val_sets) == tuple(exp.test_sets):
+        raise ConfigError(f"--split val: this exp's val_sets are its test_sets {exp.test_sets} (YOLOX's default); "
+                          "give --protocol quick or set val_sets")
     runtime = exported_runtime(args)
     if runtime:
         detector, runtime_name = EXPORTED_RUNTIMES[runtime]
