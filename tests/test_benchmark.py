@@ -153,3 +153,26 @@ def test_deployment_runtimes_are_timed_against_stock_onnx_runtime_fp32(synthetic
             assert result.latency_ratio[setting] == pytest.approx(ms / baseline, abs=2e-3), (name, setting)
     with pytest.raises(ValueError, match="INT8 runtimes need calibration images"):
         measure_variants({"stock": exps[0].get_model()}, [64], ["onnx-int8"])
+
+
+def test_untied_constants_export_like_a_trained_model(tmp_path):
+    """Default-initialised BNs fold into identical biases that the exporter shares (Identity nodes, and a slower
+    INT8 graph); untied ones export one constant per conv, as trained weights do."""
+    import onnx
+    import torch
+
+    from yolox_mods.benchmark import untie_constants
+    from yolox_mods.cli.common import load_exp
+    from yolox_mods.export import export_onnx
+
+    exp = load_exp(os.path.join(ROOT, "exps", "yolox_voc_nano.py"))
+    counts = {}
+    for name, model in (("default", exp.get_model()), ("untied", untie_constants(exp.get_model()))):
+        export_onnx(model, str(tmp_path / f"{name}.onnx"), (64, 64))
+        nodes = onnx.load(str(tmp_path / f"{name}.onnx")).graph.node
+        counts[name] = sum(node.op_type == "Identity" for node in nodes)
+    assert counts["default"] > 50 and counts["untied"] == 0
+    before = exp.get_model()
+    torch.manual_seed(1)
+    assert torch.equal(untie_constants(exp.get_model()).state_dict()["head.stems.0.bn.bias"],
+                       untie_constants(before).state_dict()["head.stems.0.bn.bias"])  # seeded

@@ -47,6 +47,22 @@ def rotated_block_latency(runners: Dict[str, Callable[[], None]], repeats: int, 
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+def untie_constants(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    """Give every BatchNorm distinct seeded statistics and every conv bias seeded values (in place), so that an
+    untrained model exports as a trained one does. Default-initialised BNs fold into identical zero biases (and
+    YOLOX's head starts its prediction biases at one prior), which the ONNX exporter shares between convs; ONNX Runtime's INT8 quantizer then builds a slower graph (stock nano at 256 measured 2.3-2.5x its FP32
+    time untrained, 1.1-1.3x trained or untied; docs/results.md). FP32 latency does not depend on the values."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for bn in (m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+            for tensor, low, high in ((bn.weight, 0.5, 1.5), (bn.bias, -0.2, 0.2), (bn.running_mean, -0.5, 0.5),
+                                      (bn.running_var, 0.5, 2.0)):
+                tensor.copy_(low + (high - low) * torch.rand(tensor.shape, generator=generator))
+        for conv in (m for m in model.modules() if isinstance(m, torch.nn.Conv2d) and m.bias is not None):
+            conv.bias.add_(0.01 * torch.randn(conv.bias.shape, generator=generator))
+    return model
+
+
 # runtime name -> how it is measured; the INT8 ones are calibrated on ``calibration`` images
 RUNTIMES = {
     "torch": "PyTorch eager, FP32",

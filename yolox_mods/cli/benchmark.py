@@ -9,13 +9,15 @@ import time
 
 import torch
 
-from ..benchmark import (RUNTIMES, add_evaluations, measure_variants, onnx_time_by_op, plain_loop_img_per_s, profile_table,
-                         profile_training_step, read_evaluations, step_profile_table, write_report)
-from ..common import ConfigError, atomic_write_text, exits_cleanly_on_bad_input
+from ..benchmark import (RUNTIMES, add_evaluations, measure_variants, onnx_time_by_op, plain_loop_img_per_s,
+                         profile_table, profile_training_step, read_evaluations, step_profile_table, untie_constants,
+                         write_report)
+from ..common import ConfigError, atomic_write_text, exits_cleanly_on_bad_input, load_checkpoint, load_exact
 from ..core import train
 from ..data.synthetic import make_synthetic_voc
 from ..protocol import PROTOCOLS
 from ..quantize import training_images
+from ..weights import read_manifest
 from .common import load_exp
 from .train import default_args
 
@@ -36,6 +38,11 @@ def make_parser():
                         help="latency columns; the INT8 ones are calibrated on --calib training images of --data-dir "
                              "(generated images with --quick)")
     parser.add_argument("--calib", type=int, default=50, help="calibration images for the INT8 runtimes")
+    parser.add_argument("--weights", default="weights",
+                        help="published weights folder: an exp listed in its manifest is timed with those weights; "
+                             "the others with untrained weights whose BN statistics are untied (seeded random), "
+                             "since default-initialised ones make ONNX Runtime's INT8 graph slower than a trained "
+                             "model's")
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--train", action="store_true", help="also train every exp on the same protocol and data")
     parser.add_argument("--protocol", default="quick", choices=sorted(PROTOCOLS),
@@ -100,6 +107,26 @@ def measure_train_speed(exp_file, args):
     return result
 
 
+def timed_models(exp_files, weights_dir):
+    """(exp name -> model, exp name -> published weights file it was loaded with): the first manifest entry of an
+    exp when there is one, else untrained weights with untied BN statistics (``untie_constants``)."""
+    entries = {}
+    for entry in read_manifest(weights_dir):
+        entries.setdefault(entry["exp"], entry["file"])
+    models, published = {}, {}
+    for exp_file in exp_files:
+        exp = load_exp(exp_file)
+        model = exp.get_model()
+        if exp.exp_name in entries:
+            path = os.path.join(weights_dir, entries[exp.exp_name])
+            load_exact(model, load_checkpoint(path)["model"], path)
+            published[exp.exp_name] = path
+        else:
+            untie_constants(model)
+        models[exp.exp_name] = model
+    return models, published
+
+
 @exits_cleanly_on_bad_input
 def main(argv=None):
     args = make_parser().parse_args(argv)
@@ -118,7 +145,7 @@ def main(argv=None):
                               "VOCdevkit), or --quick for generated data")
         args.data_dir = make_synthetic_voc(os.path.join(args.output, "data"), 32, 8, 128)
     started = time.strftime("%Y-%m-%d %H:%M")
-    models = {load_exp(f).exp_name: load_exp(f).get_model() for f in exp_files}
+    models, published = timed_models(exp_files, args.weights)
     evaluations = read_evaluations(args.evals, list(models))
     calibration = (training_images(load_exp(exp_files[0], ["data_dir", args.data_dir]), args.calib) if int8
                    else None)
@@ -137,6 +164,8 @@ def main(argv=None):
               + f". Ratios are to {next(iter(models))} in this run: PyTorch to its PyTorch time, every other runtime "
                 f"to its ONNX Runtime FP32 time when measured."
               + (f" INT8 calibrated on {len(calibration)} training images of {args.data_dir}." if int8 else "")
+              + f" Weights: {', '.join(f'{n} {f}' for n, f in published.items()) or 'none published'}; the others "
+                f"untrained with untied BN statistics."
               + (f" Training: protocol {args.protocol!r}, seed {args.seed}, data {args.data_dir}." if args.train
                  else "")
               + (f" mAP from {len(args.evals)} tools/eval.py results: {', '.join(args.evals)}." if args.evals else ""))
