@@ -25,7 +25,7 @@ def test_int8_model_keeps_metadata_and_tracks_fp32(synthetic_voc, tmp_path, capf
     test_ids = set(open(os.path.join(synthetic_voc, "VOC2007", "ImageSets", "Main", "test.txt")).read().split())
     assert not {os.path.splitext(os.path.basename(p))[0] for p in images} & test_ids
     int8 = str(tmp_path / "int8.onnx")
-    report = quantize_onnx(fp32, int8, images, "u8s8", per_channel=True)
+    report = quantize_onnx(fp32, int8, images, "u8s8", per_channel=True, reduce_range=False)
     assert report["quantize_nodes"] > 50 and report["bytes"] < 0.5 * report["fp32_bytes"]
     meta = {p.key: p.value for p in onnx.load(int8).metadata_props}
     assert meta["yolox_lite_input_size"] == "96,96" and meta["yolox_lite_int8"] == "u8s8,per_channel"
@@ -37,8 +37,12 @@ def test_int8_model_keeps_metadata_and_tracks_fp32(synthetic_voc, tmp_path, capf
     with pytest.raises(ValueError, match="no node named 'nope'"):
         quantize_onnx(fp32, int8, images, keep_float=["nope"])
     quantize_cli.main(["-n", "yolox_voc_nano", "--onnx", fp32, "--output", str(tmp_path / "cli.onnx"), "--calib", "4",
-                       "--types", "u8u8", "--reduce-range", "data_dir", synthetic_voc])
-    assert '"types": "u8u8"' in capfd.readouterr().out
+                       "--types", "u8u8", "data_dir", synthetic_voc])
+    out = capfd.readouterr().out
+    assert '"types": "u8u8"' in out and '"reduce_range": true' in out  # the measured default
+    quantize_cli.main(["-n", "yolox_voc_nano", "--onnx", fp32, "--output", str(tmp_path / "cli.onnx"), "--calib", "4",
+                       "--no-reduce-range", "data_dir", synthetic_voc])
+    assert '"reduce_range": false' in capfd.readouterr().out
 
 
 def test_nncf_openvino_int8_keeps_metadata_and_tracks_fp32(synthetic_voc, tmp_path, capfd):

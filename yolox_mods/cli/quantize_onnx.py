@@ -23,8 +23,9 @@ def make_parser():
                         help="activations and weights (onnxruntime only; default u8s8)")
     parser.add_argument("--per-tensor", action="store_true",
                         help="one weight scale per tensor, not per channel (onnxruntime only)")
-    parser.add_argument("--reduce-range", action="store_true",
-                        help="7-bit weights, no saturation without VNNI (onnxruntime only)")
+    parser.add_argument("--reduce-range", action=argparse.BooleanOptionalAction, default=None,
+                        help="7-bit weights: no saturation on CPUs without VNNI; on by default, it measured the "
+                             "best INT8 mAP here (onnxruntime only)")
     parser.add_argument("--keep-float", nargs="+", default=[], help="ONNX node names to leave in float")
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="exp overrides, e.g. data_dir DIR")
     return parser
@@ -33,7 +34,7 @@ def make_parser():
 @exits_cleanly_on_bad_input
 def main(argv=None):
     args = make_parser().parse_args(argv)
-    if args.runtime == "openvino" and (args.types or args.per_tensor or args.reduce_range):
+    if args.runtime == "openvino" and (args.types or args.per_tensor or args.reduce_range is not None):
         raise ConfigError("--types, --per-tensor and --reduce-range are ONNX Runtime settings; NNCF picks its own "
                           "(symmetric activations, per-channel weights)")
     exp = load_exp(chosen_exp_file(args.exp_file, args.name), args.opts)
@@ -42,7 +43,7 @@ def main(argv=None):
         report = quantize_openvino(args.onnx, args.output, images, args.keep_float)
     else:
         report = quantize_onnx(args.onnx, args.output, images, args.types or "u8s8", not args.per_tensor,
-                               args.reduce_range, args.keep_float)
+                               args.reduce_range is not False, args.keep_float)
     print(json.dumps(report, indent=2))
 
 
