@@ -83,7 +83,7 @@ def summary_table(summary: List[dict], reference: str = "dw_k3") -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot_summary(summary: List[dict], path: str) -> None:
+def plot_summary(summary: List[dict], path: str, scored_on: str = "test") -> None:
     from yolox_mods.common.plotting import plt, save_figure
 
     figure, axis = plt.subplots(figsize=(7, 4.5))
@@ -91,7 +91,7 @@ def plot_summary(summary: List[dict], path: str) -> None:
         axis.scatter([index] * len(s["f1"]), s["f1"], alpha=0.5)
         axis.errorbar(index, s["f1_mean"], yerr=s["f1_std"] or 0, fmt="k_", capsize=6, markersize=18)
     axis.set_xticks(range(len(summary)), [f"{s['block']}\n{s['macs'] / 1e6:.3f}M" for s in summary])
-    axis.set_ylabel("macro F1 (val)")
+    axis.set_ylabel(f"macro F1 ({scored_on})")
     axis.grid(alpha=0.3, axis="y")
     axis.set_title("ShuffleNetV1 depthwise slot at matched MACs: seeds and mean +- std")
     save_figure(figure, path)
@@ -100,10 +100,12 @@ def plot_summary(summary: List[dict], path: str) -> None:
 def run_study(data: str, output: str, blocks: Sequence[str], seeds: Sequence[int], config: TrainConfig,
               input_size: int, tolerance: float = 0.03, strict: bool = True) -> List[dict]:
     os.makedirs(output, exist_ok=True)
-    train, val = load_data(data, strict=strict)
+    train, val, test = load_data(data, strict=strict)
+    # a comparison is reported on test; val only when the data has no test split (and then the summary says so)
+    scored, scored_on = (test, "test") if test is not None else (val, "val")
     num_classes = len(train.classes)
     target = count_macs(ShuffleNetV1(num_classes, depthwise=BLOCKS["dw_k3"]), input_size)
-    settings = {"data": os.path.abspath(data), "input_size": input_size, **config.__dict__}
+    settings = {"data": os.path.abspath(data), "input_size": input_size, "scored_on": scored_on, **config.__dict__}
     settings.pop("seed")
     rows_path = os.path.join(output, "runs.json")
     rows = json.load(open(rows_path)) if os.path.exists(rows_path) else []
@@ -121,7 +123,7 @@ def run_study(data: str, output: str, blocks: Sequence[str], seeds: Sequence[int
             run_config = TrainConfig(**{**config.__dict__, "seed": seed})
             checkpoint = os.path.join(output, f"{block}_seed{seed}.epoch.pth")
             fit(model, train, input_size, run_config, checkpoint_path=checkpoint, desc=f"{block} seed {seed}")
-            metrics = evaluate(model, val, input_size)
+            metrics = evaluate(model, scored, input_size)
             row = {"block": block, "seed": seed, "mid_channels": mids, "macs": macs, "params": count_params(model),
                    "f1": round(metrics["f1"], 4), "accuracy": round(metrics["accuracy"], 4),
                    "seconds": round(time.time() - started, 1), "settings": settings}
@@ -133,16 +135,17 @@ def run_study(data: str, output: str, blocks: Sequence[str], seeds: Sequence[int
     summary = summarise([r for r in current if r["block"] in blocks and r["seed"] in seeds])
     atomic_write_text(os.path.join(output, "blocks.json"), json.dumps(summary, indent=2))
     header = (f"Input {input_size}, {config.epochs} epochs, seeds {list(seeds)}, target {target:,} MACs "
-              f"(dw_k3), tolerance {tolerance:.0%}.\n\n")
+              f"(dw_k3), tolerance {tolerance:.0%}; macro F1 on {scored_on}.\n\n")
     atomic_write_text(os.path.join(output, "blocks.md"), header + summary_table(summary))
-    plot_summary(summary, os.path.join(output, "blocks.png"))
+    plot_summary(summary, os.path.join(output, "blocks.png"), scored_on)
     return summary
 
 
 def make_parser():
     parser = argparse.ArgumentParser(prog="python -m classification.block_study",
                                      description=__doc__.split("\n")[0].split(": ", 1)[1])
-    parser.add_argument("--data", default=None, help="ImageFolder root with train/ and val/ (default: generated)")
+    parser.add_argument("--data", default=None,
+                        help="ImageFolder root with train/, val/ and test/ (default: generated); F1 on test")
     parser.add_argument("--output", default=os.path.join("runs", "block_study"))
     parser.add_argument("--blocks", nargs="+", default=list(BLOCKS), choices=list(BLOCKS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])

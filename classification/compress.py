@@ -39,10 +39,12 @@ RECIPES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "recipes")
 class Pipeline:
     """Holds the data, the recipe and the finished rows; runs stages and records results."""
 
-    def __init__(self, recipe: dict, train_split: Split, val_split: Split, output: str, force: bool = False):
+    def __init__(self, recipe: dict, train_split: Split, val_split: Split, output: str, force: bool = False,
+                 test_split: Optional[Split] = None):
         self.recipe, self.train_split, self.val_split, self.output = recipe, train_split, val_split, output
+        self.test_split = test_split
         self.force = force
-        self.data_fingerprint = data_fingerprint(train_split, val_split)
+        self.data_fingerprint = data_fingerprint(*(s for s in (train_split, val_split, test_split) if s is not None))
         self.input_size = recipe["input_size"]
         self.rows: List[dict] = []
         os.makedirs(output, exist_ok=True)
@@ -115,10 +117,11 @@ class Pipeline:
         return model
 
     def reference(self, name: Optional[str] = None):
-        """(MACs, F1) of the reference stage (the recipe's ``reference`` unless ``name``), or Nones before it ran."""
+        """(MACs, reported F1) of the reference stage (the recipe's ``reference`` unless ``name``), or Nones before
+        it ran."""
         reference = name or self.recipe.get("reference", "baseline")
         row = next((r for r in self.rows if r["stage"] == reference), None)
-        return (row["macs"], row["f1"]) if row else (None, None)
+        return (row["macs"], reported_f1(row)) if row else (None, None)
 
     def record(self, stage: dict, model: ShuffleNetV1, size: int, started: float, name: Optional[str] = None,
                save: bool = True) -> dict:
@@ -129,6 +132,7 @@ class Pipeline:
                "fingerprint": self.fingerprint(stage, size if name != stage["name"] else None),
                "params": count_params(model), "f1": round(metrics["f1"], 4),
                "accuracy": round(metrics["accuracy"], 4), "seconds": round(time.time() - started, 1),
+               **self.test_metrics(model, size),
                "stage_repeats": model.config["stage_repeats"], "stage_channels": model.config["stage_channels"],
                "stage_groups": model.config["stage_groups"]}
         if save:
@@ -140,13 +144,20 @@ class Pipeline:
             os.remove(epoch_file)
         return row
 
+    def test_metrics(self, model: ShuffleNetV1, size: int) -> dict:
+        """F1 and accuracy on the test split (the reported numbers), when the data has one."""
+        if self.test_split is None:
+            return {}
+        metrics = evaluate(model, self.test_split, size)
+        return {"test_f1": round(metrics["f1"], 4), "test_accuracy": round(metrics["accuracy"], 4)}
+
     def write_results(self) -> None:
         columns = {"score": self.reference()}
         if self.recipe.get("second_reference"):
             columns["score_vs_" + self.recipe["second_reference"]] = self.reference(self.recipe["second_reference"])
         for row in self.rows:
             for column, (base_macs, ref_f1) in columns.items():
-                row[column] = (round(compression_score(row["macs"], row["f1"], base_macs, ref_f1), 4)
+                row[column] = (round(compression_score(row["macs"], reported_f1(row), base_macs, ref_f1), 4)
                                if base_macs else None)
         atomic_write_text(os.path.join(self.output, "results.json"), json.dumps(self.rows, indent=2))
         atomic_write_text(os.path.join(self.output, "results.md"), results_table(self.rows))
@@ -168,6 +179,11 @@ class Pipeline:
                 raise ConfigError(f"stage {stage['name']!r}: unknown kind {stage['kind']!r} ({sorted(STAGES)})")
             print(f"{stage['name']}: {stage['kind']}")
             STAGES[stage["kind"]](self, stage, time.time())
+
+
+def reported_f1(row: dict) -> float:
+    """The F1 a row reports and scores with: on test when the data has a test split (choices are made on val)."""
+    return row.get("test_f1", row["f1"])
 
 
 def digest(value) -> str:
@@ -253,11 +269,11 @@ STAGES: Dict[str, Callable[[Pipeline, dict, float], None]] = {
 # ----------------------------------------------------------------------------- reporting
 def results_table(rows: List[dict]) -> str:
     scores = [k for k in (rows[0] if rows else {}) if k == "score" or k.startswith("score_vs_")]
-    header = ("| stage | kind | input | MACs | params | F1 | accuracy | " + " | ".join(scores)
+    header = ("| stage | kind | input | MACs | params | F1 val | F1 test | accuracy test | " + " | ".join(scores)
               + " | time (s) | repeats / channels / groups |\n")
-    header += "|---" * (9 + len(scores) - 1) + "|\n"
+    header += "|---" * (10 + len(scores) - 1) + "|\n"
     lines = [f"| {r['stage']} | {r['kind']} | {r['input_size']} | {r['macs']:,} | {r['params']:,} | {r['f1']:.4f} | "
-             f"{r['accuracy']:.4f} | "
+             + (f"{r['test_f1']:.4f} | {r['test_accuracy']:.4f} | " if "test_f1" in r else "- | - | ")
              + " | ".join("-" if r.get(k) is None else format(r[k], ".4f") for k in scores)
              + f" | {r['seconds']} | {r['stage_repeats']} / {r['stage_channels']} / {r['stage_groups']} |"
              for r in rows]
@@ -269,12 +285,12 @@ def plot_results(rows: List[dict], path: str) -> None:
 
     figure, axis = plt.subplots(figsize=(7, 4.5))
     for row in rows:
-        axis.scatter(row["macs"] / 1e6, row["f1"])
-        axis.annotate(row["stage"], (row["macs"] / 1e6, row["f1"]), textcoords="offset points", xytext=(4, 3),
-                      fontsize=8)
+        axis.scatter(row["macs"] / 1e6, reported_f1(row))
+        axis.annotate(row["stage"], (row["macs"] / 1e6, reported_f1(row)), textcoords="offset points",
+                      xytext=(4, 3), fontsize=8)
     axis.set_xscale("log")  # teachers can be 10x the students
     axis.set_xlabel("MACs (M, thop, log scale)")
-    axis.set_ylabel("macro F1 (val)")
+    axis.set_ylabel("macro F1 (test)" if all("test_f1" in row for row in rows) else "macro F1 (val: no test split)")
     axis.grid(alpha=0.3)
     axis.set_title("Compression stages: F1 against MACs")
     save_figure(figure, path)
@@ -294,7 +310,9 @@ def load_recipe(path: str) -> dict:
 
 def make_parser():
     parser = argparse.ArgumentParser(prog="python -m classification.compress", description=__doc__.split("\n")[0])
-    parser.add_argument("--data", default=None, help="ImageFolder root with train/ and val/ (default: generated)")
+    parser.add_argument("--data", default=None,
+                        help="ImageFolder root with train/, val/ and test/ (default: generated); F1 is reported on "
+                             "test, val is where recipes are compared")
     parser.add_argument("--recipe", default=os.path.join(RECIPES, "default.yaml"))
     parser.add_argument("--output", default=os.path.join("runs", "compress"))
     parser.add_argument("--stages", nargs="+", default=None, help="run only these stages (by name)")
@@ -314,8 +332,11 @@ def main(argv=None) -> None:
     recipe = load_recipe(args.recipe)
     warn_if_cores_are_shared(lambda message: print(f"warning: {message}", file=sys.stderr))
     data = data_or_generated(args.data, args.output)
-    train_split, val_split = load_data(data, strict=not args.lenient)
-    pipeline = Pipeline(recipe, train_split, val_split, args.output, force=args.force)
+    train_split, val_split, test_split = load_data(data, strict=not args.lenient)
+    if test_split is None:
+        print(f"warning: {data} has no test/ split: F1 and scores are reported on val, where choices are made",
+              file=sys.stderr)
+    pipeline = Pipeline(recipe, train_split, val_split, args.output, force=args.force, test_split=test_split)
     pipeline.run(args.stages)
     print(results_table(pipeline.rows))
     print(f"results: {os.path.join(args.output, 'results.md')} (and .json, .png)")

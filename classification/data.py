@@ -1,4 +1,4 @@
-"""ImageFolder data (``root/{train,val}/<class>/*.jpg``), checked up front and decoded once into RAM."""
+"""ImageFolder data (``root/{train,val,test}/<class>/*.jpg``), checked up front and decoded once into RAM."""
 import os
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
@@ -73,15 +73,23 @@ def load_split(folder: str, classes: Optional[Sequence[str]] = None, cache_size:
     return Split(images, labels, classes, paths)
 
 
-def load_data(root: str, strict: bool = True) -> Tuple[Split, Split]:
-    """``root/train`` and ``root/val`` with the same classes."""
+def load_data(root: str, strict: bool = True) -> Tuple[Split, Split, Optional[Split]]:
+    """``root/train``, ``root/val`` (where choices are made) and ``root/test`` (where results are reported; None
+    when the folder has none), all with the training classes."""
     train = load_split(os.path.join(root, "train"), strict=strict)
-    val_classes = list_classes(os.path.join(root, "val"))
-    if val_classes != train.classes:
-        missing, extra = set(train.classes) - set(val_classes), set(val_classes) - set(train.classes)
-        raise DataError(f"{os.path.join(root, 'val')}: class folders differ from train/ "
-                        f"(missing: {sorted(missing)}, extra: {sorted(extra)})")
-    return train, load_split(os.path.join(root, "val"), train.classes, strict=strict)
+    held_out = []
+    for name in ("val", "test"):
+        folder = os.path.join(root, name)
+        if name == "test" and not os.path.exists(folder):
+            held_out.append(None)
+            continue
+        classes = list_classes(folder)
+        if classes != train.classes:
+            missing, extra = set(train.classes) - set(classes), set(classes) - set(train.classes)
+            raise DataError(f"{folder}: class folders differ from train/ "
+                            f"(missing: {sorted(missing)}, extra: {sorted(extra)})")
+        held_out.append(load_split(folder, train.classes, strict=strict))
+    return (train, *held_out)
 
 
 class ImageDataset(Dataset):
@@ -125,11 +133,11 @@ def make_loader(split: Split, input_size: int, batch_size: int, train: bool, bal
 
 
 def make_synthetic_folder(root: str, classes: int = 6, train_per_class: int = 40, val_per_class: int = 12,
-                          size: int = 96, seed: int = 0) -> str:
+                          size: int = 96, seed: int = 0, test_per_class: int = 12) -> str:
     """An ImageFolder of JPEGs: each class a colour and a texture frequency, with noise, so it is learnable but
     not trivial. Returns ``root``."""
     rng = np.random.default_rng(seed)
-    for split, per_class in (("train", train_per_class), ("val", val_per_class)):
+    for split, per_class in (("train", train_per_class), ("val", val_per_class), ("test", test_per_class)):
         for c in range(classes):
             folder = os.path.join(root, split, f"class_{c}")
             os.makedirs(folder, exist_ok=True)

@@ -22,7 +22,9 @@ def make_parser():
     parser = argparse.ArgumentParser(prog="python -m classification.evaluate", description=__doc__.split(":")[1])
     parser.add_argument("--ckpt", required=True, help="a checkpoint written by classification.compress")
     parser.add_argument("--data", required=True, help="ImageFolder root (its --split subfolder is used)")
-    parser.add_argument("--split", default="val")
+    parser.add_argument("--split", default="test",
+                        help="subfolder of --data to score (default test, where results are reported; val is where "
+                             "choices are made)")
     parser.add_argument("--reference", default=None,
                         help="stage of the run's results.json whose MACs and F1 the score is relative to (default: "
                              "baseline_same_budget if the run has it, else baseline)")
@@ -34,8 +36,9 @@ def make_parser():
     return parser
 
 
-def reference_of(ckpt: str, stage: str = None):
-    """(stage, MACs, F1) of the reference row in the results.json beside ``ckpt``; (None, None, None) if absent."""
+def reference_of(ckpt: str, stage: str = None, split: str = "test"):
+    """(stage, MACs, F1 on ``split``) of the reference row in the results.json beside ``ckpt``; (None, None, None)
+    if absent."""
     path = os.path.join(os.path.dirname(os.path.abspath(ckpt)), "results.json")
     if not os.path.exists(path):
         if stage:
@@ -48,7 +51,9 @@ def reference_of(ckpt: str, stage: str = None):
         if stage:
             raise ConfigError(f"{path}: no stage {stage!r} (stages: {', '.join(rows)})")
         return None, None, None
-    return name, rows[name]["macs"], rows[name]["f1"]
+    # a run on data without a test split has val F1 only: no reference F1 for test then (--ref-f1 gives one)
+    f1 = rows[name].get("test_f1") if split == "test" else rows[name]["f1"] if split == "val" else None
+    return name, rows[name]["macs"], f1
 
 
 def latency_ms(model: torch.nn.Module, size: int, runs: int) -> float:
@@ -90,7 +95,7 @@ def main(argv=None):
     scores = per_class_scores(matrix)
     f1 = macro_f1(split.labels, predictions, len(classes))
     macs = count_macs(model, size)
-    stage, ref_macs, ref_f1 = reference_of(args.ckpt, args.reference)
+    stage, ref_macs, ref_f1 = reference_of(args.ckpt, args.reference, args.split)
     base_macs = args.base_macs or ref_macs or count_macs(ShuffleNetV1(len(classes)), size)
     ref_f1 = args.ref_f1 if args.ref_f1 is not None else ref_f1
     report = {"ckpt": args.ckpt, "split": args.split, "images": len(split.labels), "input_size": size, "macs": macs,

@@ -4,11 +4,15 @@
     python datasets/build_recycle.py --trashnet /path/to/dataset-resized --dest data/recycle_mini
     python datasets/build_recycle.py --built /path/to/recycle_mini --dest data/recycle_mini   # link a built copy
 
-writes DEST/{train,val}/<class>/<file>.jpg (ImageFolder layout) for the files named in datasets/lists/recycle_train.txt
-(1,633) and recycle_val.txt (409): TrashNet's ``dataset-resized`` photos (github.com/garythung/trashnet, MIT
-licence), each resized so its shorter side is 96 px (Lanczos, RGB JPEG quality 90). The split was drawn per class
-with a seeded shuffle after dropping byte-identical files filed under two classes and keeping near-duplicate shots
-(dHash) on one side; a further held-out set is not part of these lists.
+writes DEST/{train,val,test}/<class>/<file>.jpg (ImageFolder layout) for the files named in
+datasets/lists/recycle_train.txt (1,633), recycle_val.txt (205) and recycle_test.txt (204): TrashNet's
+``dataset-resized`` photos (github.com/garythung/trashnet, MIT licence), each resized so its shorter side is 96 px
+(Lanczos, RGB JPEG quality 90). Train and held-out were split per class with a seeded shuffle after dropping
+byte-identical files filed under two classes and keeping near-duplicate shots (dHash) on one side; the held-out
+409 were then halved per class (numpy ``default_rng(0)`` permutation, the first half to test) into val, where
+choices are made, and test, where results are reported. A further held-out set is not part of these lists.
+A built copy from before the test split (train/ and val/ only) is linked too: a file is looked up in every split
+folder of the copy.
 """
 import argparse
 import io
@@ -20,7 +24,7 @@ from PIL import Image
 from sources import BuildError, SourceFiles
 
 LISTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lists")
-SPLITS = ("train", "val")
+SPLITS = ("train", "val", "test")
 SHORT_SIDE = 96
 
 
@@ -39,7 +43,7 @@ def resize_short_side(data: bytes, name: str) -> Image.Image:
 
 
 def build(dest: str, trashnet=None, built=None, lists_dir=LISTS):
-    """Write DEST/{train,val}/<class>/ and return {split: {class: images}}."""
+    """Write DEST/{train,val,test}/<class>/ and return {split: {class: images}}."""
     source = trashnet_source(trashnet) if trashnet else None
     counts = {}
     for split in SPLITS:
@@ -52,9 +56,11 @@ def build(dest: str, trashnet=None, built=None, lists_dir=LISTS):
             if source is not None:
                 resize_short_side(source.read(relative), relative).save(target, quality=90)
             else:
-                original = os.path.join(built, split, relative)
-                if not os.path.isfile(original):
-                    raise BuildError(f"{original}: missing from the built copy")
+                candidates = [os.path.join(built, folder, relative)
+                              for folder in (split, *(other for other in SPLITS if other != split))]
+                original = next((path for path in candidates if os.path.isfile(path)), None)
+                if original is None:
+                    raise BuildError(f"{candidates[0]}: missing from the built copy")
                 if not os.path.lexists(target):
                     os.symlink(os.path.abspath(original), target)
             label = relative.split("/")[0]
@@ -67,7 +73,7 @@ def main(argv=None):
     parser.add_argument("--dest", required=True)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--trashnet", help="TrashNet's dataset-resized folder or dataset-resized.zip")
-    source.add_argument("--built", help="a folder already built (train/ and val/): linked")
+    source.add_argument("--built", help="a folder already built (train/, val/ and test/, or train/ and val/): linked")
     parser.add_argument("--lists", default=LISTS, help="folder of the file lists (default: datasets/lists)")
     args = parser.parse_args(argv)
     try:

@@ -200,7 +200,7 @@ def test_corrupted_image_folder_loads_only_valid_images_or_names_the_file(folder
                 load_data(root, strict=True)
             assert str(error.value).split(":")[0] in broken and "\n" not in str(error.value)
         with contextlib.redirect_stdout(io.StringIO()) as output:
-            train, val = load_data(root, strict=False)
+            train, val, _ = load_data(root, strict=False)
         assert len(train.labels) == valid and len(val.labels) == 6
         assert not set(broken) & set(train.paths)
         reported = output.getvalue()

@@ -101,20 +101,22 @@ def test_quick_voc_links_a_built_copy(tmp_path):
 @pytest.mark.parametrize("as_zip", [False, True])
 def test_recycle_from_trashnet(tmp_path, as_zip):
     release = tmp_path / "dataset-resized"
-    for name, size in (("glass/glass1.jpg", (512, 384)), ("trash/trash2.jpg", (384, 512))):
+    for name, size in (("glass/glass1.jpg", (512, 384)), ("trash/trash2.jpg", (384, 512)),
+                       ("paper/paper3.jpg", (400, 400))):
         os.makedirs(release / os.path.dirname(name), exist_ok=True)
         Image.new("RGB", size, (120, 30, 200)).save(release / name)
     source = str(release)
     if as_zip:
         source = str(tmp_path / "dataset-resized.zip")
         with zipfile.ZipFile(source, "w") as archive:
-            for name in ("glass/glass1.jpg", "trash/trash2.jpg"):
+            for name in ("glass/glass1.jpg", "trash/trash2.jpg", "paper/paper3.jpg"):
                 archive.write(release / name, f"dataset-resized/{name}")
     lists = write_lists(tmp_path / "lists", {"recycle_train": ["glass/glass1.jpg"],
-                                              "recycle_val": ["trash/trash2.jpg"]})
+                                              "recycle_val": ["trash/trash2.jpg"], "recycle_test": ["paper/paper3.jpg"]})
     result = run("build_recycle.py", "--trashnet", source, "--dest", str(tmp_path / "out"), "--lists", lists)
     assert result.returncode == 0, result.stderr
     assert "train: 1 images (glass 1)" in result.stdout and "val: 1 images (trash 1)" in result.stdout
+    assert "test: 1 images (paper 1)" in result.stdout
     with Image.open(tmp_path / "out" / "train" / "glass" / "glass1.jpg") as image:
         assert image.size == (128, 96)
     with Image.open(tmp_path / "out" / "val" / "trash" / "trash2.jpg") as image:
@@ -128,5 +130,19 @@ def test_committed_lists_are_disjoint_and_complete():
     assert {k: len(v) for k, v in voc.items()} == {"voc_mini_trainval": 900, "voc_extra_trainval": 1250,
                                                     "voc_mini_test": 300, "voc_test_test": 2000}
     assert len(set.union(*voc.values())) == 4450
-    recycle = [set(open(os.path.join(lists, f"recycle_{s}.txt")).read().split()) for s in ("train", "val")]
-    assert (len(recycle[0]), len(recycle[1]), len(recycle[0] & recycle[1])) == (1633, 409, 0)
+    recycle = [set(open(os.path.join(lists, f"recycle_{s}.txt")).read().split()) for s in ("train", "val", "test")]
+    assert [len(split) for split in recycle] == [1633, 205, 204] and len(set.union(*recycle)) == 2042
+
+
+def test_recycle_links_a_copy_built_before_the_test_split(tmp_path):
+    """A copy with train/ and val/ only (the test images still under val/) is linked into three splits."""
+    old = tmp_path / "old"
+    for name in ("train/glass/glass1.jpg", "val/trash/trash2.jpg", "val/paper/paper3.jpg"):
+        os.makedirs(old / os.path.dirname(name), exist_ok=True)
+        Image.new("RGB", (96, 96)).save(old / name)
+    lists = write_lists(tmp_path / "lists", {"recycle_train": ["glass/glass1.jpg"],
+                                              "recycle_val": ["trash/trash2.jpg"], "recycle_test": ["paper/paper3.jpg"]})
+    result = run("build_recycle.py", "--built", str(old), "--dest", str(tmp_path / "out"), "--lists", lists)
+    assert result.returncode == 0, result.stderr
+    assert os.path.realpath(tmp_path / "out" / "test" / "paper" / "paper3.jpg") == str(old / "val" / "paper" /
+                                                                                       "paper3.jpg")

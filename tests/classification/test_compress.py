@@ -15,6 +15,7 @@ from classification.compress import main
 from tests.classification.recipes import tiny_recipe
 from classification.models import load_model
 from classification.data import load_data, make_synthetic_folder
+from classification.metrics import compression_score
 from classification.models import ShuffleNetV1
 from classification.train import TrainConfig, fit
 
@@ -25,7 +26,7 @@ SMOKE = os.path.join(ROOT, "classification", "recipes", "smoke.yaml")
 @pytest.fixture(scope="module")
 def image_folder(tmp_path_factory):
     return make_synthetic_folder(str(tmp_path_factory.mktemp("cls")), classes=3, train_per_class=10,
-                                 val_per_class=4, size=48)
+                                 val_per_class=4, test_per_class=4, size=48)
 
 
 @pytest.mark.slow
@@ -40,6 +41,15 @@ def test_pipeline_all_stages_then_resume(image_folder, tmp_path, capsys):
     assert rows["decompose"]["stage_groups"] == [3, 3, 6]
     assert rows["distill"]["macs"] < rows["baseline"]["macs"]
     assert rows["baseline"]["score"] == pytest.approx(1.0)
+    # reported on test, where nothing was chosen: the score uses test F1 (val F1 is where recipes are compared)
+    distill, baseline = rows["distill"], rows["baseline"]
+    assert 0 <= distill["test_f1"] <= 1 and "f1" in distill
+    with_val = compression_score(distill["macs"], distill["f1"], baseline["macs"], baseline["f1"])
+    with_test = compression_score(distill["macs"], distill["test_f1"], baseline["macs"], baseline["test_f1"])
+    assert distill["score"] == pytest.approx(with_test, abs=1e-4)
+    if abs(with_val - with_test) > 1e-3:
+        assert distill["score"] != pytest.approx(with_val, abs=1e-4)
+    assert "| F1 val | F1 test |" in open(os.path.join(out, "results.md")).read()
     assert os.path.getsize(os.path.join(out, "results.png")) > 0
     model, size, classes = load_model(os.path.join(out, "distill.pth"))
     assert size == 64 and len(classes) == 3 and model.config["stage_groups"] == [3, 3, 6]
@@ -53,8 +63,16 @@ def test_pipeline_all_stages_then_resume(image_folder, tmp_path, capsys):
     assert os.path.exists(os.path.join(out, "distill.pth"))
 
 
+def test_data_without_a_test_split(tmp_path):
+    root = make_synthetic_folder(str(tmp_path / "data"), classes=2, train_per_class=2, val_per_class=2,
+                                 test_per_class=1, size=32)
+    assert [len(split.labels) for split in load_data(root)] == [4, 4, 2]
+    shutil.rmtree(os.path.join(root, "test"))
+    assert load_data(root)[2] is None
+
+
 def test_epoch_level_resume(image_folder, tmp_path):
-    train, _ = load_data(image_folder)
+    train, _, _ = load_data(image_folder)
     config = TrainConfig(epochs=2, batch_size=8, num_workers=0)
     checkpoint = str(tmp_path / "epoch.pth")
     torch.manual_seed(0)
@@ -138,11 +156,16 @@ def test_evaluation_report_takes_its_reference_from_the_run(image_folder, tmp_pa
     path = str(tmp_path / "distill.pth")
     save_model(path, ShuffleNetV1(3), 48, ["class_0", "class_1", "class_2"], "distill")
     (tmp_path / "results.json").write_text(json.dumps([
-        {"stage": "baseline", "macs": 1000, "f1": 0.4}, {"stage": "baseline_same_budget", "macs": 2000, "f1": 0.6}]))
+        {"stage": "baseline", "macs": 1000, "f1": 0.4, "test_f1": 0.35},
+        {"stage": "baseline_same_budget", "macs": 2000, "f1": 0.6, "test_f1": 0.55}]))
     result = run_cli("classification.evaluate", "--ckpt", path, "--data", image_folder, "--latency-runs", "3",
                      "--json", str(tmp_path / "report.json"))
     assert result.returncode == 0, result.stderr
-    assert "(base MACs 2,000, ref F1 0.6 from stage baseline_same_budget)" in result.stdout
+    # scored on test by default, against the reference's test F1; on val against its val F1
+    assert "(base MACs 2,000, ref F1 0.55 from stage baseline_same_budget)" in result.stdout
+    on_val = run_cli("classification.evaluate", "--ckpt", path, "--data", image_folder, "--split", "val",
+                     "--latency-runs", "0")
+    assert "(base MACs 2,000, ref F1 0.6 from stage baseline_same_budget)" in on_val.stdout, on_val.stderr
     assert "ms/image (batch 1, median of 3)" in result.stdout and "| true \\ predicted" in result.stdout
     report = json.loads((tmp_path / "report.json").read_text())
     assert sum(report["confusion"], []) and sum(map(sum, report["confusion"])) == report["images"] == 12
@@ -189,7 +212,7 @@ def test_each_input_size_row_times_only_its_own_training(tmp_path, monkeypatch):
     from classification.compress import Pipeline, run_input_size_search
 
     root = make_synthetic_folder(str(tmp_path / "data"), classes=2, train_per_class=2, val_per_class=2, size=48)
-    train, val = load_data(root)
+    train, val, _ = load_data(root)
     recipe = {"input_size": 48, "model": {"groups": 3, "width": 0.25, "stage_repeats": [1, 1, 1]}, "stages": []}
     pipeline = Pipeline(recipe, train, val, str(tmp_path / "out"))
     monkeypatch.setattr(Pipeline, "fit", lambda self, model, stage, size, criterion=None, tag="":
