@@ -23,9 +23,11 @@ def test_two_seeds_of_one_exp_get_distinct_labels_and_plot_by_epoch(tmp_path):
 
 @pytest.mark.parametrize("content, message", [("{not json", "not a readable learning curve"),
                                               ('[{"epoch": 5}]', "expected a list of points")])
-def test_bad_curve_file_is_named(tmp_path, content, message):
+def test_bad_curve_file_is_named(tmp_path, content, message, capfd):
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "curve.json").write_text(content)
     with pytest.raises(SystemExit) as stop:
         main([str(tmp_path / "run"), "-o", str(tmp_path / "x.png")])
-    assert str(stop.value).startswith(f"error: {tmp_path / 'run' / 'curve.json'}: {message}")
+    assert stop.value.code == 2
+    last = capfd.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith(f"error: {tmp_path / 'run' / 'curve.json'}: {message}")

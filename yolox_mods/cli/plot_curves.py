@@ -1,8 +1,10 @@
-"""``tools/plot_curves.py RUN_DIR... -o curve.png``: mAP50 against training minutes or epochs from runs' curve.json."""
+"""``tools/plot_curves.py RUN_DIR... -o curve.png``: mAP50 against training minutes or epochs from runs' curve.json
+(the learning curve is scored on the val split; the test split is scored once, at the end)."""
 import argparse
 import json
 import os
 
+from ..common import DataError, exits_cleanly_on_bad_input
 from ..common.plotting import plt, save_figure
 
 X_LABELS = {"minutes": "training minutes (wall-clock, continued over resumes)", "epoch": "epoch"}
@@ -21,26 +23,31 @@ def read_curve(run: str) -> list:
         with open(path) as file:
             curve = json.load(file)
     except (OSError, json.JSONDecodeError) as error:
-        raise SystemExit(f"error: {path}: not a readable learning curve ({error})") from None
+        raise DataError(f"{path}: not a readable learning curve ({error})") from None
     if not curve or not all({"epoch", "minutes", "mAP50"} <= set(point) for point in curve):
-        raise SystemExit(f"error: {path}: expected a list of points with epoch, minutes and mAP50")
+        raise DataError(f"{path}: expected a list of points with epoch, minutes and mAP50")
     return curve
 
 
-def main(argv=None):
+def make_parser():
     parser = argparse.ArgumentParser(description=__doc__.split(":")[1])
     parser.add_argument("runs", nargs="+", help="training output folders holding curve.json")
     parser.add_argument("-o", "--output", default="curve.png")
     parser.add_argument("--x", choices=sorted(X_LABELS), default="minutes",
                         help="epoch compares runs trained on differently loaded machines")
-    parser.add_argument("--title", default="mAP50 on VOC07 test during training")
-    args = parser.parse_args(argv)
+    parser.add_argument("--title", default="mAP50 on the val split during training")
+    return parser
+
+
+@exits_cleanly_on_bad_input
+def main(argv=None):
+    args = make_parser().parse_args(argv)
     curves = {run_label(run): read_curve(run) for run in args.runs}
     figure, axis = plt.subplots(figsize=(7, 4.5))
     for label, curve in curves.items():
         axis.plot([point[args.x] for point in curve], [point["mAP50"] for point in curve], marker="o", label=label)
     axis.set_xlabel(X_LABELS[args.x])
-    axis.set_ylabel("mAP50 (VOC07, test)")
+    axis.set_ylabel("mAP50 (VOC07 11-point, val)")
     axis.grid(alpha=0.3)
     axis.legend()
     axis.set_title(args.title)
