@@ -1,0 +1,66 @@
+"""Write docs/cli.md: every flag of every tool, read from the tools' own parsers, with what each does or why it is
+refused. ``python scripts/cli_reference.py > docs/cli.md``; tests/test_cli_reference.py checks the file is current."""
+import argparse
+import importlib
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# (how it is run, module with make_parser() and, for YOLOX's own flags it cannot honour, REFUSED)
+TOOLS = [
+    ("tools/train.py", "yolox_mods.cli.train"),
+    ("tools/eval.py", "yolox_mods.cli.eval"),
+    ("tools/export_onnx.py", "yolox_mods.cli.export_onnx"),
+    ("tools/quantize_onnx.py", "yolox_mods.cli.quantize_onnx"),
+    ("tools/demo.py", "yolox_mods.cli.demo"),
+    ("tools/benchmark.py", "yolox_mods.cli.benchmark"),
+    ("tools/check_data.py", "yolox_mods.cli.check_data"),
+    ("tools/plot_curves.py", "yolox_mods.cli.plot_curves"),
+    ("tools/publish_weights.py", "yolox_mods.cli.publish_weights"),
+    ("tools/quickstart.py", "yolox_mods.cli.quickstart"),
+    ("python -m classification.compress", "classification.compress"),
+    ("python -m classification.evaluate", "classification.evaluate"),
+    ("python -m classification.block_study", "classification.block_study"),
+]
+
+
+def cell(text) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def flag_rows(parser: argparse.ArgumentParser, refused: dict):
+    formatter = parser._get_formatter()
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        flags = ", ".join(f"`{flag}`" for flag in action.option_strings) or f"`{action.dest}` (positional)"
+        default = "" if action.default in (None, argparse.SUPPRESS) or action.option_strings == [] else \
+            f"`{action.default}`"
+        if action.choices:
+            default += f" (one of {', '.join(map(str, action.choices))})"
+        status = "yes"
+        if action.dest in refused:
+            allowed, reason = refused[action.dest]
+            status = f"refused: {reason}" if allowed in (False, None) else f"only `{allowed}`; refused: {reason}"
+        help_text = formatter._expand_help(action) if action.help else ""
+        yield f"| {flags} | {cell(default)} | {cell(status)} | {cell(help_text)} |"
+
+
+def reference() -> str:
+    lines = ["# Command-line reference", "",
+             "Every flag of every tool, generated from the parsers by `python scripts/cli_reference.py > docs/cli.md`",
+             "(`tests/test_cli_reference.py` fails when this file is stale). A refused flag ends the tool with one",
+             "`error:` line before anything runs; trailing `key value` pairs of train/eval/export/demo/quantize",
+             "override exp attributes."]
+    for name, module_name in TOOLS:
+        module = importlib.import_module(module_name)
+        parser = module.make_parser()
+        lines += ["", f"## `{name}`", "", cell(parser.description or ""), "",
+                  "| flag | default | supported | what it does |", "|---|---|---|---|"]
+        lines += list(flag_rows(parser, getattr(module, "REFUSED", {})))
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(reference())
