@@ -25,3 +25,26 @@ class Exp(LiteExp):
         model.head.get_losses = poisoned
         return model
 '''
+
+
+def scaled_loss_exp(factor: float) -> str:
+    """Source of an exp (stock nano) whose training loss is multiplied by ``factor``: gradients ``factor`` times
+    too large, as an exploding step makes them."""
+    return f'''
+from yolox_mods.exp import LiteExp
+
+
+class Exp(LiteExp):
+    """Stock nano with its training loss scaled by {factor} (fault injection for tests)."""
+
+    def get_model(self):
+        model = super().get_model()
+        get_losses = model.head.get_losses
+
+        def scaled(*args, **kwargs):
+            losses = get_losses(*args, **kwargs)
+            return (losses[0] * {factor},) + tuple(losses[1:])
+
+        model.head.get_losses = scaled
+        return model
+'''

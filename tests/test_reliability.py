@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from tests.faults import poisoned_exp
+from tests.faults import poisoned_exp, scaled_loss_exp
 from yolox_mods.common import CheckpointError, load_checkpoint
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -73,6 +73,31 @@ def test_nonfinite_loss_skip_and_gradient_clipping(synthetic_voc, tmp_path):
     assert result.stderr.count("step skipped") == 4  # iterations 3-6 of 6
     weights = load_checkpoint(str(tmp_path / "poisoned_nano" / "latest_ckpt.pth"))["train_model"]
     assert all(torch.isfinite(v).all() for v in weights.values() if v.is_floating_point())
+
+
+@pytest.mark.parametrize("clip", [1.0, 0.0])
+def test_gradient_clipping_bounds_one_step(synthetic_voc, tmp_path, clip):
+    """One training step on a loss scaled by 1e6: clipped to norm 1, SGD (momentum 0.9, Nesterov) moves the weights
+    by at most lr * (1.9 * 1 + weight decay); unclipped, by orders of magnitude more."""
+    from yolox_mods.cli.common import load_exp
+    from yolox_mods.cli.train import default_args
+
+    exp_file = tmp_path / "scaled_nano.py"
+    exp_file.write_text(scaled_loss_exp(1e6))
+    exp = load_exp(str(exp_file), ["data_dir", synthetic_voc, "output_dir", str(tmp_path), "input_size", "(96,96)",
+                                   "test_size", "(96,96)", "random_size", "None", "warmup_epochs", "0",
+                                   "data_num_workers", "0", "grad_clip_norm", str(clip), "seed", "0"])
+    trainer = exp.get_trainer(default_args(batch_size=4, device="cpu", experiment_name="scaled"))
+    trainer.before_train()
+    trainer.epoch, trainer.iter = 0, 0
+    lr = trainer.optimizer.param_groups[0]["lr"]
+    before = [p.detach().clone() for p in trainer.model.parameters()]
+    trainer.train_one_iter()
+    moved = torch.sqrt(sum(((p.detach() - b) ** 2).sum() for p, b in zip(trainer.model.parameters(), before)))
+    if clip:
+        assert moved <= lr * 2.5, (float(moved), lr)
+    else:
+        assert moved > 1000 * lr, (float(moved), lr)
 
 
 def test_truncated_checkpoint_is_named(tmp_path):
