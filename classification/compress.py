@@ -6,7 +6,10 @@ Stage kinds (each a function below, registered in ``STAGES``):
 - ``layer_prune`` / ``channel_prune`` / ``decompose``: surgery on the ``from`` stage's model, then fine-tuning;
 - ``distill``: the ``from`` model (or a fresh ``model``) trained against the frozen ``teachers`` (stage names);
   one teacher = single KD, several = ensemble (averaged soft targets), a teacher that was itself distilled =
-  a chain; ``method: true_label`` distils only where the teacher is right.
+  a chain; ``method: true_label`` distils only where the teacher is right;
+- ``unstructured``: weights zeroed by magnitude (one-shot or iterative, with lottery-ticket or learning-rate
+  rewinding) or by SNIP at initialisation, masks kept through training, stored packed. Later stages that train
+  the result do not keep its zeros (give them ``from`` another stage).
 Every stage writes ``<output>/<stage>.pth`` and a row of ``results.json``/``results.md`` atomically; a re-run
 skips stages that have both, and a stage killed mid-training resumes at its last finished epoch.
 """
@@ -18,6 +21,7 @@ import sys
 import time
 from typing import Callable, Dict, List, Optional
 
+import torch
 import yaml
 
 from yolox_mods.common import ConfigError, DataError, atomic_write_text, exits_cleanly_on_bad_input, load_checkpoint
@@ -28,7 +32,8 @@ from .decompose import decompose_groups
 from .distill import Distiller
 from .metrics import compression_score, count_macs, count_params
 from .models import ShuffleNetV1, load_model, save_model
-from .prune import prune_layers, prune_stage_channels
+from .prune import channels_for_ratio, prune_layers, prune_stage_channels, prune_to_macs
+from .sparsity import apply_masks, magnitude_masks, make_permanent, nonzero_params, prunable, snip_masks
 from .recipe import check_recipe, describe
 from .train import TrainConfig, evaluate, fit, task_loss
 
@@ -56,6 +61,9 @@ class Pipeline:
     # ---------------------------------------------------------------- helpers
     def checkpoint(self, stage: str) -> str:
         return os.path.join(self.output, f"{stage}.pth")
+
+    def initial_weights(self, stage: str) -> str:
+        return os.path.join(self.output, f"{stage}.init.pth")
 
     def fingerprint(self, stage: dict, size: Optional[int] = None) -> str:
         """What a stage's result depends on: the data, the recipe's model and training defaults, the stage's own
@@ -130,13 +138,14 @@ class Pipeline:
         macs = count_macs(model, size)
         row = {"stage": name, "kind": stage["kind"], "input_size": size, "macs": macs,
                "fingerprint": self.fingerprint(stage, size if name != stage["name"] else None),
-               "params": count_params(model), "f1": round(metrics["f1"], 4),
+               "params": count_params(model), "nonzero_params": nonzero_params(model), "f1": round(metrics["f1"], 4),
                "accuracy": round(metrics["accuracy"], 4), "seconds": round(time.time() - started, 1),
                **self.test_metrics(model, size),
                "stage_repeats": model.config["stage_repeats"], "stage_channels": model.config["stage_channels"],
                "stage_groups": model.config["stage_groups"]}
         if save:
             save_model(self.checkpoint(name), model, size, self.train_split.classes, name)
+            row["bytes"] = os.path.getsize(self.checkpoint(name))
         self.rows = [r for r in self.rows if r["stage"] != name] + [row]
         self.write_results()
         epoch_file = os.path.join(self.output, f"{name}.epoch.pth")
@@ -212,13 +221,18 @@ def upstream(pipeline: Pipeline, stage: dict) -> List[str]:
     """The stages whose models this stage starts from or learns from."""
     names = list(stage.get("teachers", []))
     if stage["kind"] in ("layer_prune", "channel_prune", "decompose") or (stage["kind"] == "distill"
-                                                                          and "model" not in stage):
+                                                                          and "model" not in stage) or (
+            stage["kind"] == "unstructured" and stage.get("method", "magnitude") == "magnitude"):
         names.append(previous_stage(pipeline, stage))
     return names
 
 
 def run_train(pipeline: Pipeline, stage: dict, started: float) -> None:
-    model = pipeline.fit(pipeline.fresh_model(stage.get("model")), stage, pipeline.input_size)
+    model = pipeline.fresh_model(stage.get("model"))
+    # the initial weights, for lottery-ticket rewinding of a later unstructured stage
+    save_model(pipeline.initial_weights(stage["name"]), model, pipeline.input_size, pipeline.train_split.classes,
+               stage["name"] + ".init")
+    model = pipeline.fit(model, stage, pipeline.input_size)
     pipeline.record(stage, model, pipeline.input_size, started)
 
 
@@ -235,9 +249,10 @@ def run_input_size_search(pipeline: Pipeline, stage: dict, started: float) -> No
 
 
 
-def finetune_after(surgery: Callable[[ShuffleNetV1, dict], ShuffleNetV1]):
+def finetune_after(surgery: Callable[[ShuffleNetV1, dict, int], ShuffleNetV1]):
+    """A stage kind: ``surgery(model, stage, input size)`` on the ``from`` stage's model, then fine-tuning."""
     def run(pipeline: Pipeline, stage: dict, started: float) -> None:
-        model = surgery(pipeline.model_of(previous_stage(pipeline, stage)), stage)
+        model = surgery(pipeline.model_of(previous_stage(pipeline, stage)), stage, pipeline.input_size)
         pipeline.fit(model, stage, pipeline.input_size)
         pipeline.record(stage, model, pipeline.input_size, started)
     return run
@@ -253,26 +268,87 @@ def run_distill(pipeline: Pipeline, stage: dict, started: float) -> None:
     pipeline.record(stage, student, pipeline.input_size, started)
 
 
+def channel_prune(model: ShuffleNetV1, stage: dict, input_size: int) -> ShuffleNetV1:
+    """By channel counts (``remove``), by fractions (``ratio``), or by a MACs budget (``target_macs``, or
+    ``target_ratio`` of the model's MACs at the working input size)."""
+    criterion = stage.get("criterion", "l1")
+    if "target_macs" in stage or "target_ratio" in stage:
+        budget = stage.get("target_macs") or round(stage["target_ratio"] * count_macs(model, input_size))
+        return prune_to_macs(model, budget, input_size, criterion, stage.get("step", 4))
+    remove = (channels_for_ratio(model, {int(k): v for k, v in stage["ratio"].items()}) if "ratio" in stage
+              else {int(k): v for k, v in stage["remove"].items()})
+    return prune_stage_channels(model, remove, criterion, stage.get("scope", "local"))
+
+
+def run_unstructured(pipeline: Pipeline, stage: dict, started: float) -> None:
+    """Unstructured pruning to ``sparsity`` of the conv and linear weights, masks kept through training.
+
+    ``method: magnitude`` prunes the ``from`` model by |w| in ``iterations`` rounds (each to 1 - (1 - sparsity)^(i/n)
+    of the weights, then ``epochs`` of training with the stage's full LR schedule). ``rewind: init`` resets the
+    surviving weights to the initial weights of the ``train`` stage the model descends from before each round's
+    training (the lottery-ticket procedure); ``rewind: none`` keeps the trained weights (learning-rate rewinding).
+    ``method: snip`` scores a fresh model at initialisation (|g * w| on one training batch) and trains it from
+    scratch with its mask: no dense training first."""
+    sparsity, method, rounds = stage["sparsity"], stage.get("method", "magnitude"), stage.get("iterations", 1)
+    if method == "snip":
+        model = pipeline.fresh_model(stage.get("model"))
+        torch.manual_seed(pipeline.train_config(stage).seed)
+        apply_masks(model, snip_masks(model, pipeline.train_split, pipeline.input_size, sparsity))
+        pipeline.fit(model, stage, pipeline.input_size)
+    else:
+        source = previous_stage(pipeline, stage)
+        model = pipeline.model_of(source)
+        initial = None
+        if stage.get("rewind", "none") == "init":
+            origin = train_origin(pipeline, source)
+            if not os.path.exists(pipeline.initial_weights(origin)):
+                raise ConfigError(f"stage {stage['name']!r}: rewind init needs {pipeline.initial_weights(origin)} "
+                                  f"(stage {origin!r} ran before initial weights were kept: run it again with --force)")
+            initial = load_model(pipeline.initial_weights(origin))[0].state_dict()
+        for round_index in range(1, rounds + 1):
+            target = 1 - (1 - sparsity) ** (round_index / rounds)
+            apply_masks(model, magnitude_masks(model, target, stage.get("scope", "global")))
+            if initial is not None:
+                with torch.no_grad():
+                    for name, module in prunable(model):
+                        module.weight_orig.copy_(initial[name + ".weight"])
+            pipeline.fit(model, stage, pipeline.input_size, tag=f".round{round_index}" if rounds > 1 else "")
+    make_permanent(model)
+    pipeline.record(stage, model, pipeline.input_size, started)
+    for round_index in range(1, rounds + 1):
+        finished_round = os.path.join(pipeline.output, f"{stage['name']}.round{round_index}.epoch.pth")
+        if os.path.exists(finished_round):
+            os.remove(finished_round)
+
+
+def train_origin(pipeline: Pipeline, name: str) -> str:
+    """The ``train`` stage a stage's model descends from (through ``from`` links)."""
+    stage = pipeline.stage_named(name)
+    while stage["kind"] != "train":
+        stage = pipeline.stage_named(previous_stage(pipeline, stage))
+    return stage["name"]
+
+
 STAGES: Dict[str, Callable[[Pipeline, dict, float], None]] = {
     "train": run_train,
     "input_size_search": run_input_size_search,
-    "layer_prune": finetune_after(lambda model, stage: prune_layers(model, stage["stage_repeats"])),
-    "channel_prune": finetune_after(lambda model, stage: prune_stage_channels(
-        model, {int(k): v for k, v in stage["remove"].items()}, stage.get("criterion", "l1"),
-        stage.get("scope", "local"))),
-    "decompose": finetune_after(lambda model, stage: decompose_groups(model, stage["stage"],
-                                                                      stage.get("factor", 2))),
+    "layer_prune": finetune_after(lambda model, stage, size: prune_layers(model, stage["stage_repeats"])),
+    "channel_prune": finetune_after(lambda model, stage, size: channel_prune(model, stage, size)),
+    "decompose": finetune_after(lambda model, stage, size: decompose_groups(model, stage["stage"],
+                                                                            stage.get("factor", 2))),
     "distill": run_distill,
+    "unstructured": run_unstructured,
 }
 
 
 # ----------------------------------------------------------------------------- reporting
 def results_table(rows: List[dict]) -> str:
     scores = [k for k in (rows[0] if rows else {}) if k == "score" or k.startswith("score_vs_")]
-    header = ("| stage | kind | input | MACs | params | F1 val | F1 test | accuracy test | " + " | ".join(scores)
-              + " | time (s) | repeats / channels / groups |\n")
-    header += "|---" * (10 + len(scores) - 1) + "|\n"
-    lines = [f"| {r['stage']} | {r['kind']} | {r['input_size']} | {r['macs']:,} | {r['params']:,} | {r['f1']:.4f} | "
+    header = ("| stage | kind | input | MACs | params | non-zero params | F1 val | F1 test | accuracy test | "
+              + " | ".join(scores) + " | time (s) | repeats / channels / groups |\n")
+    header += "|---" * (11 + len(scores) - 1) + "|\n"
+    lines = [f"| {r['stage']} | {r['kind']} | {r['input_size']} | {r['macs']:,} | {r['params']:,} | "
+             f"{r.get('nonzero_params', r['params']):,} | {r['f1']:.4f} | "
              + (f"{r['test_f1']:.4f} | {r['test_accuracy']:.4f} | " if "test_f1" in r else "- | - | ")
              + " | ".join("-" if r.get(k) is None else format(r[k], ".4f") for k in scores)
              + f" | {r['seconds']} | {r['stage_repeats']} / {r['stage_channels']} / {r['stage_groups']} |"

@@ -17,6 +17,7 @@ from yolox_mods.blocks import GroupPointwiseConv
 from yolox_mods.common import ConfigError
 
 from .channels import ChannelSpace, cascade, channel_spaces, kept_channels, stage_space
+from .metrics import count_macs
 from .models import ShuffleNetV1, build_model
 
 
@@ -204,6 +205,34 @@ def prune_channels(model: ShuffleNetV1, keep: Dict[int, Sequence[int]]) -> Shuff
                                                                              all_of(model.classifier))])
         pruned.classifier.bias.copy_(model.classifier.bias)
     return pruned
+
+
+def channels_for_ratio(model: ShuffleNetV1, ratio: Dict[int, float]) -> Dict[int, int]:
+    """``{stage: fraction}`` -> ``{stage: channels to remove}``, rounded, of each stage's current channels."""
+    for stage, fraction in ratio.items():
+        if not 0 < fraction < 1:
+            raise ConfigError(f"ratio of stage {stage} must be between 0 and 1 (exclusive), got {fraction}")
+    return {s: round(fraction * model.config["stage_channels"][s]) for s, fraction in ratio.items()}
+
+
+def prune_to_macs(model: ShuffleNetV1, budget: int, input_size: int, criterion: str = "l1",
+                  step: int = 4) -> ShuffleNetV1:
+    """Prune by a MACs budget, as Torch-Pruning's and NNI's users ask for it: remove the ``step`` globally
+    lowest-scoring stage channels (scores divided by their stage's mean; re-scored on the pruned model each time)
+    until thop MACs at ``input_size`` are at most ``budget``. Stops with an error when the budget cannot be
+    reached without emptying a group."""
+    if step < 1:
+        raise ConfigError(f"step must be a positive number of channels, got {step}")
+    stages = len(model.config["stage_channels"])
+    while count_macs(model, input_size) > budget:
+        # with global scope only the total of ``remove`` matters: where the channels go is the scores' choice
+        remove = {s: (step if s == 0 else 0) for s in range(stages)}
+        try:
+            model = prune_channels(model, select_channels(model, remove, criterion, "global"))
+        except ConfigError as error:
+            raise ConfigError(f"MACs budget {budget:,} not reached at {count_macs(model, input_size):,}: {error}") \
+                from None
+    return model
 
 
 def prune_stage_channels(model: ShuffleNetV1, remove: Dict[int, int], criterion: str = "l1",

@@ -28,10 +28,25 @@ KINDS: Dict[str, Schema] = {
     "input_size_search": {"sizes": (list, REQUIRED, "input sizes, one model each (a sweep, scored on val)"),
                           **MODEL},
     "layer_prune": {**FROM, "stage_repeats": (list, REQUIRED, "units kept per stage (lowest weight std dropped)")},
-    "channel_prune": {**FROM, "remove": (dict, REQUIRED, "{stage index: channels to remove}"),
-                      "criterion": (str, "l1", "l1, l2 or bn"), "scope": (str, "local", "local or global")},
+    "channel_prune": {**FROM,
+                      "remove": (dict, None, "{stage index: channels to remove} (give one of remove, ratio, "
+                                             "target_macs, target_ratio)"),
+                      "ratio": (dict, None, "{stage index: fraction of its channels to remove}"),
+                      "target_macs": (int, None, "prune globally until thop MACs at input_size are at most this"),
+                      "target_ratio": (float, None, "as target_macs, as a fraction of the model's MACs"),
+                      "step": (int, 4, "channels removed per re-scoring, for a target"),
+                      "criterion": (str, "l1", "l1, l2 or bn"),
+                      "scope": (str, "local", "local or global (remove and ratio; a target is always global)")},
     "decompose": {**FROM, "stage": (int, REQUIRED, "stage index whose group convs get more groups"),
                   "factor": (int, 2, "groups multiplied by this")},
+    "unstructured": {**FROM, **MODEL,
+                     "sparsity": (float, REQUIRED, "fraction of the conv and linear weights zeroed"),
+                     "method": (str, "magnitude", "magnitude (prunes the from model) or snip (a fresh model, at "
+                                                  "initialisation)"),
+                     "scope": (str, "global", "magnitude threshold over all layers (global) or per layer"),
+                     "iterations": (int, 1, "magnitude rounds, each pruning further and training epochs"),
+                     "rewind": (str, "none", "none (keep trained weights, full LR schedule) or init (reset "
+                                             "survivors to the train stage's initial weights: lottery ticket)")},
     "distill": {**FROM, **MODEL, "teachers": (list, REQUIRED, "names of earlier stages"),
                 "method": (str, "kl", "kl or true_label"), "temperature": (float, 4.0, "softmax temperature"),
                 "alpha": (float, 0.7, "weight of the distillation term")},
@@ -95,16 +110,46 @@ def check_recipe(recipe: Optional[dict], path: str) -> dict:
         if kind == "decompose" and not 0 <= stage["stage"] < len(repeats):
             raise ConfigError(f"{where}: stage must be a stage index 0-{len(repeats) - 1}, got {stage['stage']}")
         if kind == "channel_prune":
-            for key in stage["remove"]:
-                if not (isinstance(key, int) and 0 <= key < len(repeats)):
-                    raise ConfigError(f"{where}: remove keys must be stage indices 0-{len(repeats) - 1}, "
-                                      f"got {key!r}")
+            _check_channel_prune(stage, where, len(repeats))
+        if kind == "unstructured":
+            _check_unstructured(stage, where)
         seen.append(stage["name"])
     for key in ("reference", "second_reference"):
         name = recipe.get(key, TOP[key][1])
         if name is not None and name not in seen:
             raise ConfigError(f"{path}: {key} {name!r} is not a stage")
     return recipe
+
+
+def _check_channel_prune(stage: dict, where: str, stages: int) -> None:
+    given = [key for key in ("remove", "ratio", "target_macs", "target_ratio") if key in stage]
+    if len(given) != 1:
+        raise ConfigError(f"{where}: give exactly one of remove, ratio, target_macs and target_ratio"
+                          + (f" (got {', '.join(given)})" if given else ""))
+    for key in ("remove", "ratio"):
+        for index, value in stage.get(key, {}).items():
+            if not (isinstance(index, int) and 0 <= index < stages):
+                raise ConfigError(f"{where}: {key} keys must be stage indices 0-{stages - 1}, got {index!r}")
+            if key == "ratio" and not (isinstance(value, (int, float)) and 0 < value < 1):
+                raise ConfigError(f"{where}: ratio of stage {index} must be between 0 and 1, got {value!r}")
+    if "target_ratio" in stage and not 0 < stage["target_ratio"] < 1:
+        raise ConfigError(f"{where}: target_ratio must be between 0 and 1, got {stage['target_ratio']!r}")
+    if "target_macs" in stage and stage["target_macs"] < 1:
+        raise ConfigError(f"{where}: target_macs must be positive, got {stage['target_macs']!r}")
+
+
+def _check_unstructured(stage: dict, where: str) -> None:
+    choices = {"method": ("magnitude", "snip"), "scope": ("global", "layer"), "rewind": ("none", "init")}
+    for key, allowed in choices.items():
+        if stage.get(key, allowed[0]) not in allowed:
+            raise ConfigError(f"{where}: {key} must be one of {', '.join(allowed)}, got {stage[key]!r}")
+    if not 0 < stage["sparsity"] < 1:
+        raise ConfigError(f"{where}: sparsity must be between 0 and 1, got {stage['sparsity']!r}")
+    if stage.get("iterations", 1) < 1:
+        raise ConfigError(f"{where}: iterations must be at least 1, got {stage['iterations']!r}")
+    if stage.get("method") == "snip" and (stage.get("iterations", 1) != 1 or stage.get("rewind", "none") != "none"
+                                          or "from" in stage):
+        raise ConfigError(f"{where}: snip prunes a fresh model once: iterations, rewind and from do not apply")
 
 
 def describe() -> str:

@@ -4,7 +4,8 @@ import torch
 
 from classification.metrics import count_macs
 from classification.models import ShuffleNetV1
-from classification.prune import cascade_keep, prune_channels, prune_layers, select_channels, unit_weight_std
+from classification.prune import (cascade_keep, channels_for_ratio, prune_channels, prune_layers, prune_to_macs,
+                                  select_channels, unit_weight_std)
 
 
 @pytest.fixture
@@ -85,3 +86,18 @@ def test_a_fully_pruned_shortcut_stays_pruned_when_pruned_again():
     twice = prune_channels(once, {}).eval()
     image = torch.randn(2, 3, 80, 80)
     assert torch.allclose(twice(image), once(image), atol=1e-6)
+
+
+def test_pruning_by_ratio_and_by_macs_budget(model):
+    assert channels_for_ratio(model, {1: 0.25, 2: 0.125}) == {1: 30, 2: 30}
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        channels_for_ratio(model, {2: 1.0})
+    full = count_macs(model, 80)
+    budget = int(0.8 * full)
+    pruned = prune_to_macs(model, budget, 80, step=4)
+    macs = count_macs(pruned, 80)
+    # at or under the budget, and not far under it: the last step of 4 channels costs a few thousand MACs here
+    assert budget - 20_000 < macs <= budget
+    assert sum(pruned.config["stage_channels"]) < sum(model.config["stage_channels"])
+    with pytest.raises(ValueError, match="MACs budget 1,000 not reached"):
+        prune_to_macs(model, 1000, 80, step=16)
