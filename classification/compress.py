@@ -263,8 +263,10 @@ def run_distill(pipeline: Pipeline, stage: dict, started: float) -> None:
     student = (pipeline.fresh_model(stage["model"]) if "model" in stage
                else pipeline.model_of(previous_stage(pipeline, stage)))
     distiller = Distiller(teachers, task_loss(pipeline.train_config(stage)), stage.get("method", "kl"),
-                          stage.get("temperature", 4.0), stage.get("alpha", 0.7))
+                          stage.get("temperature", 4.0), stage.get("alpha", 0.7), student=student,
+                          beta=stage.get("beta"))
     pipeline.fit(student, stage, pipeline.input_size, criterion=distiller)
+    distiller.close()
     pipeline.record(stage, student, pipeline.input_size, started)
 
 

@@ -1,9 +1,16 @@
-"""Knowledge distillation: one loss class per method, each ``forward(student_logits, teacher_logits, labels)``.
-
-Teachers are frozen and averaged as probabilities (an ensemble of one is a single teacher); a chain is two
-distillations in a row (A teaches B, then B teaches C) and is set up by the compression recipe.
+"""Knowledge distillation. Response-based: one loss class per method, each ``forward(student_logits,
+teacher_probs, labels)``; teachers are frozen and averaged as probabilities (an ensemble of one is a single
+teacher); a chain is two distillations in a row (A teaches B, then B teaches C), set up by the recipe.
+Feature- and relation-based (one teacher), on every stage's output, added to the response loss:
+- ``fitnet`` (Romero et al. 2015, FitNets hints): a 1x1 conv per stage maps the student's features to the
+  teacher's width, mean squared error; the regressors train with the student;
+- ``sp`` (Tung & Mori 2019, similarity-preserving): the batch's pairwise-similarity matrices of student and
+  teacher features match, whatever their widths;
+- ``rkd`` (Park et al. 2019, relational KD, distance term): the normalised pairwise distances between the
+  pooled last-stage embeddings match (smooth L1).
+Default weights (``beta``) are RepDistiller's: fitnet 100, sp 3000, rkd 25.
 """
-from typing import Sequence
+from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -38,25 +45,99 @@ class TrueLabelKL(DistillKL):
 KD_LOSSES = {"kl": DistillKL, "true_label": TrueLabelKL}
 
 
-class Distiller(nn.Module):
-    """``(1 - alpha) * task_loss + alpha * kd_loss`` with frozen ``teachers`` (soft targets averaged).
+def sp_loss(student: Sequence[torch.Tensor], teacher: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Similarity-preserving KD: sum over stages of ||G_s - G_t||_F^2 / b^2, G the row-normalised A A^T of the
+    flattened features A (b x chw)."""
+    total = 0.0
+    for s_feat, t_feat in zip(student, teacher):
+        b = s_feat.shape[0]
+        g_s = F.normalize(s_feat.reshape(b, -1) @ s_feat.reshape(b, -1).t(), dim=1)
+        g_t = F.normalize(t_feat.reshape(b, -1) @ t_feat.reshape(b, -1).t(), dim=1)
+        total = total + ((g_s - g_t) ** 2).sum() / b ** 2
+    return total
 
-    Call as ``distiller(student_logits, labels, images)``; the teachers see the same (augmented) images.
+
+def rkd_distance_loss(student: Sequence[torch.Tensor], teacher: Sequence[torch.Tensor]) -> torch.Tensor:
+    """RKD distance term on the globally pooled last-stage features: pairwise distances, each divided by their
+    mean, compared with smooth L1."""
+    def distances(features):
+        embedding = features.mean(dim=(2, 3))
+        d = torch.cdist(embedding, embedding)
+        return d / d[d > 0].mean().clamp_min(1e-12)
+    return F.smooth_l1_loss(distances(student[-1]), distances(teacher[-1]))
+
+
+FEATURE_LOSSES = {"fitnet": None, "sp": sp_loss, "rkd": rkd_distance_loss}
+FEATURE_WEIGHTS = {"fitnet": 100.0, "sp": 3000.0, "rkd": 25.0}
+
+
+class StageTaps:
+    """Forward hooks that keep the latest output of every ``model.stages[i]``."""
+
+    def __init__(self, model: nn.Module):
+        self.features: Dict[int, torch.Tensor] = {}
+        self.hooks = [stage.register_forward_hook(self._keep(index)) for index, stage in enumerate(model.stages)]
+
+    def _keep(self, index: int):
+        def hook(module, inputs, output):
+            self.features[index] = output
+        return hook
+
+    def ordered(self) -> List[torch.Tensor]:
+        return [self.features[index] for index in sorted(self.features)]
+
+    def remove(self) -> None:
+        for hook in self.hooks:
+            hook.remove()
+
+
+class Distiller(nn.Module):
+    """``(1 - alpha) * task_loss + alpha * kd_loss`` with frozen ``teachers`` (soft targets averaged), plus
+    ``beta * feature_loss`` for the feature and relation methods (which need ``student`` to tap its stages).
+
+    Call as ``distiller(student_logits, labels, images)`` right after the student's forward pass on ``images``;
+    the teachers see the same (augmented) images. Trainable parts (FitNets regressors) are its parameters.
     """
 
     def __init__(self, teachers: Sequence[nn.Module], task_loss: nn.Module, method: str = "kl",
-                 temperature: float = 4.0, alpha: float = 0.7):
+                 temperature: float = 4.0, alpha: float = 0.7, student: Optional[nn.Module] = None,
+                 beta: Optional[float] = None):
         super().__init__()
-        if method not in KD_LOSSES:
-            raise ConfigError(f"unknown distillation method {method!r}; choose from {sorted(KD_LOSSES)}")
+        if method not in KD_LOSSES and method not in FEATURE_LOSSES:
+            raise ConfigError(f"unknown distillation method {method!r}; choose from "
+                              f"{sorted(KD_LOSSES) + sorted(FEATURE_LOSSES)}")
         if not teachers:
             raise ConfigError("distillation needs at least one teacher")
         self.teachers = nn.ModuleList(teachers)
         for teacher in self.teachers:
             teacher.eval().requires_grad_(False)
         self.task_loss = task_loss
-        self.kd_loss = KD_LOSSES[method](temperature)
+        self.kd_loss = KD_LOSSES.get(method, DistillKL)(temperature)
         self.alpha = alpha
+        self.method = method
+        self.student_taps = self.teacher_taps = None
+        if method in FEATURE_LOSSES:
+            if len(teachers) != 1 or student is None:
+                raise ConfigError(f"{method} distillation matches one teacher's stages to the student's: give one "
+                                  f"teacher (got {len(teachers)})")
+            self.beta = FEATURE_WEIGHTS[method] if beta is None else beta
+            self.student_taps, self.teacher_taps = StageTaps(student), StageTaps(teachers[0])
+            if method == "fitnet":
+                self.regressors = nn.ModuleList(
+                    nn.Conv2d(s, t, 1, bias=False) for s, t in zip(student.config["stage_channels"],
+                                                                    teachers[0].config["stage_channels"]))
+
+    def feature_loss(self) -> torch.Tensor:
+        student, teacher = self.student_taps.ordered(), self.teacher_taps.ordered()
+        if self.method == "fitnet":
+            return sum(F.mse_loss(regressor(s), t) for regressor, s, t in zip(self.regressors, student, teacher))
+        return FEATURE_LOSSES[self.method](student, teacher)
+
+    def close(self) -> None:
+        """Remove the stage hooks (from student and teacher) once training is over."""
+        for taps in (self.student_taps, self.teacher_taps):
+            if taps is not None:
+                taps.remove()
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -71,4 +152,7 @@ class Distiller(nn.Module):
     def forward(self, student_logits, labels, images):
         hard_labels = labels if labels.dim() == 1 else labels.argmax(1)
         kd = self.kd_loss(student_logits, self.soft_targets(images), hard_labels)
-        return (1 - self.alpha) * self.task_loss(student_logits, labels) + self.alpha * kd
+        loss = (1 - self.alpha) * self.task_loss(student_logits, labels) + self.alpha * kd
+        if self.student_taps is not None:
+            loss = loss + self.beta * self.feature_loss()
+        return loss

@@ -48,8 +48,11 @@ KINDS: Dict[str, Schema] = {
                      "rewind": (str, "none", "none (keep trained weights, full LR schedule) or init (reset "
                                              "survivors to the train stage's initial weights: lottery ticket)")},
     "distill": {**FROM, **MODEL, "teachers": (list, REQUIRED, "names of earlier stages"),
-                "method": (str, "kl", "kl or true_label"), "temperature": (float, 4.0, "softmax temperature"),
-                "alpha": (float, 0.7, "weight of the distillation term")},
+                "method": (str, "kl", "kl or true_label (response); fitnet, sp or rkd (feature and relation "
+                                      "based, one teacher, added to kl)"),
+                "temperature": (float, 4.0, "softmax temperature"),
+                "alpha": (float, 0.7, "weight of the distillation term"),
+                "beta": (float, None, "weight of the feature/relation term (default fitnet 100, sp 3000, rkd 25)")},
 }
 TOP: Schema = {
     "input_size": (int, REQUIRED, "working input size"),
@@ -113,6 +116,8 @@ def check_recipe(recipe: Optional[dict], path: str) -> dict:
             _check_channel_prune(stage, where, len(repeats))
         if kind == "unstructured":
             _check_unstructured(stage, where)
+        if kind == "distill":
+            _check_distill(stage, where)
         seen.append(stage["name"])
     for key in ("reference", "second_reference"):
         name = recipe.get(key, TOP[key][1])
@@ -136,6 +141,15 @@ def _check_channel_prune(stage: dict, where: str, stages: int) -> None:
         raise ConfigError(f"{where}: target_ratio must be between 0 and 1, got {stage['target_ratio']!r}")
     if "target_macs" in stage and stage["target_macs"] < 1:
         raise ConfigError(f"{where}: target_macs must be positive, got {stage['target_macs']!r}")
+
+
+def _check_distill(stage: dict, where: str) -> None:
+    methods = ("kl", "true_label", "fitnet", "sp", "rkd")
+    if stage.get("method", "kl") not in methods:
+        raise ConfigError(f"{where}: method must be one of {', '.join(methods)}, got {stage['method']!r}")
+    if stage.get("method") in ("fitnet", "sp", "rkd") and len(stage["teachers"]) != 1:
+        raise ConfigError(f"{where}: {stage['method']} matches one teacher's stages to the student's; give one "
+                          f"teacher (got {len(stage['teachers'])})")
 
 
 def _check_unstructured(stage: dict, where: str) -> None:

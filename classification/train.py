@@ -77,8 +77,9 @@ def cutmix(images: torch.Tensor, labels: torch.Tensor, num_classes: int, generat
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    decay = [p for p in model.parameters() if p.dim() > 1]
-    no_decay = [p for p in model.parameters() if p.dim() <= 1]
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in trainable if p.dim() > 1]
+    no_decay = [p for p in trainable if p.dim() <= 1]
     groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     if config.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=config.lr, momentum=0.9, nesterov=True)
@@ -93,6 +94,14 @@ def cosine_lr(config: TrainConfig, step: int, steps_per_epoch: int) -> float:
     if step < warmup:
         return config.lr * (step + 1) / warmup
     return 0.5 * config.lr * (1 + math.cos(math.pi * (step - warmup) / max(total - warmup, 1)))
+
+
+def trainable_state(criterion) -> dict:
+    """The weights a criterion trains (FitNets regressors), not its frozen teachers: what a resumed epoch needs."""
+    if not isinstance(criterion, nn.Module):
+        return {}
+    trainable = {name for name, p in criterion.named_parameters() if p.requires_grad}
+    return {name: value for name, value in criterion.state_dict().items() if name in trainable}
 
 
 @torch.no_grad()
@@ -124,7 +133,9 @@ def fit(model: nn.Module, train: Split, input_size: int, config: TrainConfig,
     generator = torch.Generator().manual_seed(config.seed)
     loss_fn = task_loss(config)
     criterion = criterion or (lambda logits, labels, images: loss_fn(logits, labels))
-    optimizer = make_optimizer(model, config)
+    # a criterion with weights of its own (FitNets regressors) trains them with the model
+    optimizer = make_optimizer(nn.ModuleList([model, criterion]) if isinstance(criterion, nn.Module) else model,
+                               config)
     loader = make_loader(train, input_size, config.batch_size, True, config.balanced_sampling,
                          config.num_workers, config.seed)
     start_epoch = 0
@@ -134,6 +145,8 @@ def fit(model: nn.Module, train: Split, input_size: int, config: TrainConfig,
             raise ConfigError(f"{checkpoint_path}: saved by a run on other data or with another config; remove it "
                               "(or use classification.compress --force)")
         model.load_state_dict(state["model"])
+        if state.get("criterion"):
+            criterion.load_state_dict(state["criterion"], strict=False)
         optimizer.load_state_dict(state["optimizer"])
         start_epoch = state["epoch"]
         print(f"{desc}: resuming after epoch {start_epoch} of {config.epochs} ({checkpoint_path})")
@@ -162,5 +175,6 @@ def fit(model: nn.Module, train: Split, input_size: int, config: TrainConfig,
             bar.set_postfix(loss=f"{total / seen:.3f}", img_s=f"{seen / (time.time() - started):.0f}")
         if checkpoint_path:
             atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch + 1,
+                         "criterion": trainable_state(criterion),
                          "config": asdict(config), "fingerprint": fingerprint}, checkpoint_path)
     return model

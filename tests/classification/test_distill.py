@@ -64,3 +64,49 @@ def test_unknown_method_and_no_teacher():
         Distiller([Constant([[1.0]])], nn.CrossEntropyLoss(), "fitnets")
     with pytest.raises(ValueError, match="at least one teacher"):
         Distiller([], nn.CrossEntropyLoss())
+
+
+def test_similarity_preserving_loss_ignores_width_and_scale_but_not_relations():
+    from classification.distill import sp_loss
+
+    torch.manual_seed(0)
+    teacher = [torch.randn(6, 8, 4, 4), torch.randn(6, 16, 2, 2)]
+    # the same samples' relations at twice the width (channels repeated) and another scale: nothing to learn
+    student = [torch.cat([t, t], dim=1) * 3 for t in teacher]
+    assert float(sp_loss(student, teacher)) == pytest.approx(0.0, abs=1e-6)
+    shuffled = [t[torch.randperm(6)] for t in teacher]  # other relations between the samples
+    assert float(sp_loss(shuffled, teacher)) > 1e-3
+
+
+def test_rkd_distance_loss_is_scale_invariant():
+    from classification.distill import rkd_distance_loss
+
+    torch.manual_seed(0)
+    teacher = [torch.randn(5, 8, 3, 3)]
+    assert float(rkd_distance_loss([2.5 * teacher[0]], teacher)) == pytest.approx(0.0, abs=1e-6)
+    assert float(rkd_distance_loss([torch.randn(5, 8, 3, 3)], teacher)) > 1e-3
+
+
+def test_fitnet_regressors_train_with_the_student_and_resume(tmp_path):
+    from classification.data import load_data, make_synthetic_folder
+    from classification.models import ShuffleNetV1
+    from classification.train import TrainConfig, fit, task_loss
+
+    root = make_synthetic_folder(str(tmp_path / "data"), classes=3, train_per_class=6, val_per_class=1,
+                                 test_per_class=1, size=40)
+    train, _, _ = load_data(root)
+    torch.manual_seed(0)
+    student, teacher = ShuffleNetV1(3), ShuffleNetV1(3, width=0.5)
+    config = TrainConfig(epochs=1, batch_size=6, num_workers=0, lr=0.05)
+    distiller = Distiller([teacher], task_loss(config), "fitnet", student=student)
+    assert [tuple(r.weight.shape[:2]) for r in distiller.regressors] == [(120, 60), (240, 120), (480, 240)]
+    before = [r.weight.detach().clone() for r in distiller.regressors]
+    teacher_before = [p.detach().clone() for p in teacher.parameters()]
+    fit(student, train, 32, config, criterion=distiller, checkpoint_path=str(tmp_path / "e.pth"))
+    assert all(not torch.equal(b, r.weight) for b, r in zip(before, distiller.regressors))
+    assert all(torch.equal(b, p) for b, p in zip(teacher_before, teacher.parameters()))
+    saved = torch.load(tmp_path / "e.pth", weights_only=False)["criterion"]
+    assert set(saved) == {f"regressors.{i}.weight" for i in range(3)}  # not the frozen teacher
+    distiller.close()
+    with pytest.raises(ValueError, match="give one teacher"):
+        Distiller([teacher, teacher], task_loss(config), "sp", student=student)

@@ -50,6 +50,9 @@ def with_stage(index, **changes):
      "stage 's': snip prunes a fresh model once: iterations, rewind and from do not apply"),
     ({**smoke(), "stages": [smoke()["stages"][0], {"name": "s", "kind": "unstructured", "sparsity": 1.2}]},
      "stage 's': sparsity must be between 0 and 1, got 1.2"),
+    (with_stage(7, method="sp"), "stage 'distill': sp matches one teacher's stages to the student's; give one "
+                                 "teacher (got 2)"),
+    (with_stage(7, method="hint"), "stage 'distill': method must be one of kl, true_label, fitnet, sp, rkd"),
     (with_stage(6, teachers=["nobody"]), "stage 'assistant': 'nobody' is not an earlier stage"),
     (with_stage(3, **{"from": "distill"}), "stage 'layer_prune': 'distill' is not an earlier stage"),
     (with_stage(2, kind="trian"), "stage 'teacher': unknown kind 'trian'"),

@@ -83,6 +83,9 @@ def test_unstructured_stages_in_a_recipe(folder, tmp_path):
     recipe.write_text(tiny_recipe("""  - {name: baseline, kind: train}
   - {name: ticket, kind: unstructured, from: baseline, sparsity: 0.7, iterations: 2, rewind: init}
   - {name: snip, kind: unstructured, method: snip, sparsity: 0.5}
+  - {name: teacher, kind: train, model: {width: 0.5}}
+  - {name: hints, kind: distill, from: baseline, teachers: [teacher], method: fitnet}
+  - {name: relations, kind: distill, from: baseline, teachers: [teacher], method: sp, beta: 100.0}
 """))
     out = tmp_path / "run"
     main(["--data", folder, "--recipe", str(recipe), "--output", str(out)])
@@ -92,3 +95,4 @@ def test_unstructured_stages_in_a_recipe(folder, tmp_path):
     assert rows["ticket"]["bytes"] < 0.6 * rows["baseline"]["bytes"]
     assert sparsity_of(load_model(str(out / "ticket.pth"))[0]) == pytest.approx(0.7, abs=1e-3)
     assert (out / "baseline.init.pth").exists() and not list(out.glob("*.epoch.pth"))
+    assert {"hints", "relations"} <= set(rows)  # feature and relation KD run as recipe stages
