@@ -249,10 +249,10 @@ def run_input_size_search(pipeline: Pipeline, stage: dict, started: float) -> No
 
 
 
-def finetune_after(surgery: Callable[[ShuffleNetV1, dict, int], ShuffleNetV1]):
-    """A stage kind: ``surgery(model, stage, input size)`` on the ``from`` stage's model, then fine-tuning."""
+def finetune_after(surgery: Callable[[Pipeline, ShuffleNetV1, dict], ShuffleNetV1]):
+    """A stage kind: ``surgery(pipeline, model, stage)`` on the ``from`` stage's model, then fine-tuning."""
     def run(pipeline: Pipeline, stage: dict, started: float) -> None:
-        model = surgery(pipeline.model_of(previous_stage(pipeline, stage)), stage, pipeline.input_size)
+        model = surgery(pipeline, pipeline.model_of(previous_stage(pipeline, stage)), stage)
         pipeline.fit(model, stage, pipeline.input_size)
         pipeline.record(stage, model, pipeline.input_size, started)
     return run
@@ -270,16 +270,17 @@ def run_distill(pipeline: Pipeline, stage: dict, started: float) -> None:
     pipeline.record(stage, student, pipeline.input_size, started)
 
 
-def channel_prune(model: ShuffleNetV1, stage: dict, input_size: int) -> ShuffleNetV1:
+def channel_prune(pipeline: Pipeline, model: ShuffleNetV1, stage: dict) -> ShuffleNetV1:
     """By channel counts (``remove``), by fractions (``ratio``), or by a MACs budget (``target_macs``, or
-    ``target_ratio`` of the model's MACs at the working input size)."""
-    criterion = stage.get("criterion", "l1")
+    ``target_ratio`` of the model's MACs at the working input size). HRank reads training images."""
+    criterion, size = stage.get("criterion", "l1"), pipeline.input_size
+    data = (pipeline.train_split, size)
     if "target_macs" in stage or "target_ratio" in stage:
-        budget = stage.get("target_macs") or round(stage["target_ratio"] * count_macs(model, input_size))
-        return prune_to_macs(model, budget, input_size, criterion, stage.get("step", 4))
+        budget = stage.get("target_macs") or round(stage["target_ratio"] * count_macs(model, size))
+        return prune_to_macs(model, budget, size, criterion, stage.get("step", 4), data)
     remove = (channels_for_ratio(model, {int(k): v for k, v in stage["ratio"].items()}) if "ratio" in stage
               else {int(k): v for k, v in stage["remove"].items()})
-    return prune_stage_channels(model, remove, criterion, stage.get("scope", "local"))
+    return prune_stage_channels(model, remove, criterion, stage.get("scope", "local"), data)
 
 
 def run_unstructured(pipeline: Pipeline, stage: dict, started: float) -> None:
@@ -334,10 +335,10 @@ def train_origin(pipeline: Pipeline, name: str) -> str:
 STAGES: Dict[str, Callable[[Pipeline, dict, float], None]] = {
     "train": run_train,
     "input_size_search": run_input_size_search,
-    "layer_prune": finetune_after(lambda model, stage, size: prune_layers(model, stage["stage_repeats"])),
-    "channel_prune": finetune_after(lambda model, stage, size: channel_prune(model, stage, size)),
-    "decompose": finetune_after(lambda model, stage, size: decompose_groups(model, stage["stage"],
-                                                                            stage.get("factor", 2))),
+    "layer_prune": finetune_after(lambda pipeline, model, stage: prune_layers(model, stage["stage_repeats"])),
+    "channel_prune": finetune_after(channel_prune),
+    "decompose": finetune_after(lambda pipeline, model, stage: decompose_groups(model, stage["stage"],
+                                                                                stage.get("factor", 2))),
     "distill": run_distill,
     "unstructured": run_unstructured,
 }

@@ -10,13 +10,15 @@ Feature- and relation-based (one teacher), on every stage's output, added to the
   pooled last-stage embeddings match (smooth L1).
 Default weights (``beta``) are RepDistiller's: fitnet 100, sp 3000, rkd 25.
 """
-from typing import Dict, List, Optional, Sequence
+from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from yolox_mods.common import ConfigError
+
+from .models import StageTaps
 
 
 class DistillKL(nn.Module):
@@ -69,26 +71,6 @@ def rkd_distance_loss(student: Sequence[torch.Tensor], teacher: Sequence[torch.T
 
 FEATURE_LOSSES = {"fitnet": None, "sp": sp_loss, "rkd": rkd_distance_loss}
 FEATURE_WEIGHTS = {"fitnet": 100.0, "sp": 3000.0, "rkd": 25.0}
-
-
-class StageTaps:
-    """Forward hooks that keep the latest output of every ``model.stages[i]``."""
-
-    def __init__(self, model: nn.Module):
-        self.features: Dict[int, torch.Tensor] = {}
-        self.hooks = [stage.register_forward_hook(self._keep(index)) for index, stage in enumerate(model.stages)]
-
-    def _keep(self, index: int):
-        def hook(module, inputs, output):
-            self.features[index] = output
-        return hook
-
-    def ordered(self) -> List[torch.Tensor]:
-        return [self.features[index] for index in sorted(self.features)]
-
-    def remove(self) -> None:
-        for hook in self.hooks:
-            hook.remove()
 
 
 class Distiller(nn.Module):

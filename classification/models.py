@@ -1,5 +1,5 @@
 """ShuffleNetV1 (Zhang et al. 2018, arXiv:1707.01083) on the shared ``yolox_mods.blocks``."""
-from typing import Dict, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -58,6 +58,26 @@ class ShuffleNetV1(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(torch.flatten(self.pool(self.stages(self.stem(x))), 1))
+
+
+class StageTaps:
+    """Forward hooks that keep the latest output of every ``model.stages[i]``."""
+
+    def __init__(self, model: nn.Module):
+        self.features: Dict[int, torch.Tensor] = {}
+        self.hooks = [stage.register_forward_hook(self._keep(index)) for index, stage in enumerate(model.stages)]
+
+    def _keep(self, index: int):
+        def hook(module, inputs, output):
+            self.features[index] = output
+        return hook
+
+    def ordered(self) -> List[torch.Tensor]:
+        return [self.features[index] for index in sorted(self.features)]
+
+    def remove(self) -> None:
+        for hook in self.hooks:
+            hook.remove()
 
 
 def build_model(config: dict) -> ShuffleNetV1:

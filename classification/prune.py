@@ -8,7 +8,7 @@ dependency graph but gives the stride-2 unit's concat of pooled shortcut and bra
 with an IndexError (docs/results.md, 2026-11-25 22:38).
 """
 import copy
-from typing import Callable, Dict, List, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -17,8 +17,9 @@ from yolox_mods.blocks import GroupPointwiseConv
 from yolox_mods.common import ConfigError
 
 from .channels import ChannelSpace, cascade, channel_spaces, kept_channels, stage_space
+from .data import Split, make_loader
 from .metrics import count_macs
-from .models import ShuffleNetV1, build_model
+from .models import ShuffleNetV1, StageTaps, build_model
 
 
 # ----------------------------------------------------------------------------- group pointwise helpers
@@ -106,7 +107,7 @@ def as_matrix(module: nn.Module) -> torch.Tensor:
 
 
 def _norm_importance(p: int):
-    def importance(space: ChannelSpace) -> torch.Tensor:
+    def importance(space: ChannelSpace, outputs=None) -> torch.Tensor:
         """Lp norm of every weight that touches each channel: producers' rows and consumers' columns."""
         scores = torch.zeros(space.size)
         for link in space.producers:
@@ -117,7 +118,7 @@ def _norm_importance(p: int):
     return importance
 
 
-def bn_importance(space: ChannelSpace) -> torch.Tensor:
+def bn_importance(space: ChannelSpace, outputs=None) -> torch.Tensor:
     """Sum of |BN scale| over the producers' BNs that write each channel (network slimming)."""
     scores = torch.zeros(space.size)
     for link in space.producers:
@@ -125,23 +126,58 @@ def bn_importance(space: ChannelSpace) -> torch.Tensor:
     return scores
 
 
-# criterion name -> channel space -> one score per channel; low scores are pruned first
-IMPORTANCE: Dict[str, Callable[[ChannelSpace], torch.Tensor]] = {
+def hrank_importance(space: ChannelSpace, outputs: Sequence[torch.Tensor]) -> torch.Tensor:
+    """HRank (Lin et al. 2020): the average rank of each channel's feature map over the recorded batches
+    (``outputs``: the space's (N, C, H, W) activations); low-rank maps carry little information."""
+    ranks = torch.cat([torch.linalg.matrix_rank(batch.float()) for batch in outputs]).float()
+    return ranks.mean(0)
+
+
+# criterion name -> (channel space, its recorded activations or None) -> one score per channel; low scores go
+# first. Criteria in ``DATA_DRIVEN`` read activations of training images, the others only weights.
+IMPORTANCE: Dict[str, Callable[[ChannelSpace, Optional[Sequence[torch.Tensor]]], torch.Tensor]] = {
     "l1": _norm_importance(1),
     "l2": _norm_importance(2),
     "bn": bn_importance,
+    "hrank": hrank_importance,
 }
+DATA_DRIVEN = {"hrank"}
+
+
+def stage_outputs(model: ShuffleNetV1, split: Split, input_size: int, batches: int = 2,
+                  batch_size: int = 32) -> Dict[int, List[torch.Tensor]]:
+    """Every stage's output on ``batches`` batches of ``split`` (eval transforms, in order), per stage."""
+    taps = StageTaps(model)
+    recorded: Dict[int, List[torch.Tensor]] = {s: [] for s in range(len(model.stages))}
+    model.eval()
+    try:
+        with torch.no_grad():
+            for index, (images, _) in enumerate(make_loader(split, input_size, batch_size, train=False,
+                                                            num_workers=0)):
+                if index == batches:
+                    break
+                model(images)
+                for s, output in enumerate(taps.ordered()):
+                    recorded[s].append(output)
+    finally:
+        taps.remove()
+    return recorded
 
 
 def select_channels(model: ShuffleNetV1, remove: Dict[int, int], criterion: str = "l1",
-                    scope: str = "local") -> Dict[int, List[int]]:
+                    scope: str = "local", data: Optional[Tuple[Split, int]] = None) -> Dict[int, List[int]]:
     """Channels to keep per stage. ``remove`` maps stage -> channels to remove. "local" removes that many of
     each stage's lowest scores; "global" removes the same total, wherever scores (divided by their stage's mean,
-    to compare stages) are lowest."""
+    to compare stages) are lowest. ``data`` (training split, input size) feeds the data-driven criteria."""
     if criterion not in IMPORTANCE:
         raise ConfigError(f"unknown criterion {criterion!r}; choose from {sorted(IMPORTANCE)}")
+    outputs: Dict[int, Optional[List[torch.Tensor]]] = {s: None for s in remove}
+    if criterion in DATA_DRIVEN:
+        if data is None:
+            raise ConfigError(f"criterion {criterion!r} reads activations: it needs training images")
+        outputs = stage_outputs(model, *data)
     spaces = channel_spaces(model)
-    scores = {s: IMPORTANCE[criterion](spaces[stage_space(s)]) for s in remove}
+    scores = {s: IMPORTANCE[criterion](spaces[stage_space(s)], outputs[s]) for s in remove}
     if scope == "local":
         drop = {s: set(torch.argsort(scores[s])[:n].tolist()) for s, n in remove.items()}
     elif scope == "global":
@@ -216,7 +252,7 @@ def channels_for_ratio(model: ShuffleNetV1, ratio: Dict[int, float]) -> Dict[int
 
 
 def prune_to_macs(model: ShuffleNetV1, budget: int, input_size: int, criterion: str = "l1",
-                  step: int = 4) -> ShuffleNetV1:
+                  step: int = 4, data: Optional[Tuple[Split, int]] = None) -> ShuffleNetV1:
     """Prune by a MACs budget, as Torch-Pruning's and NNI's users ask for it: remove the ``step`` globally
     lowest-scoring stage channels (scores divided by their stage's mean; re-scored on the pruned model each time)
     until thop MACs at ``input_size`` are at most ``budget``. Stops with an error when the budget cannot be
@@ -228,7 +264,7 @@ def prune_to_macs(model: ShuffleNetV1, budget: int, input_size: int, criterion: 
         # with global scope only the total of ``remove`` matters: where the channels go is the scores' choice
         remove = {s: (step if s == 0 else 0) for s in range(stages)}
         try:
-            model = prune_channels(model, select_channels(model, remove, criterion, "global"))
+            model = prune_channels(model, select_channels(model, remove, criterion, "global", data))
         except ConfigError as error:
             raise ConfigError(f"MACs budget {budget:,} not reached at {count_macs(model, input_size):,}: {error}") \
                 from None
@@ -236,6 +272,6 @@ def prune_to_macs(model: ShuffleNetV1, budget: int, input_size: int, criterion: 
 
 
 def prune_stage_channels(model: ShuffleNetV1, remove: Dict[int, int], criterion: str = "l1",
-                         scope: str = "local") -> ShuffleNetV1:
+                         scope: str = "local", data: Optional[Tuple[Split, int]] = None) -> ShuffleNetV1:
     """Score (``criterion``), select (``scope``) and cut: the one call the compression pipeline makes."""
-    return prune_channels(model, select_channels(model, remove, criterion, scope))
+    return prune_channels(model, select_channels(model, remove, criterion, scope, data))

@@ -6,6 +6,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from yolox_mods.common import ConfigError
 
+from .prune import IMPORTANCE
 from .train import TrainConfig
 
 REQUIRED = object()
@@ -35,7 +36,8 @@ KINDS: Dict[str, Schema] = {
                       "target_macs": (int, None, "prune globally until thop MACs at input_size are at most this"),
                       "target_ratio": (float, None, "as target_macs, as a fraction of the model's MACs"),
                       "step": (int, 4, "channels removed per re-scoring, for a target"),
-                      "criterion": (str, "l1", "l1, l2 or bn"),
+                      "criterion": (str, "l1", "l1, l2, bn (weights) or hrank (feature-map rank on training "
+                                               "images)"),
                       "scope": (str, "local", "local or global (remove and ratio; a target is always global)")},
     "decompose": {**FROM, "stage": (int, REQUIRED, "stage index whose group convs get more groups"),
                   "factor": (int, 2, "groups multiplied by this")},
@@ -127,6 +129,8 @@ def check_recipe(recipe: Optional[dict], path: str) -> dict:
 
 
 def _check_channel_prune(stage: dict, where: str, stages: int) -> None:
+    if stage.get("criterion", "l1") not in IMPORTANCE:
+        raise ConfigError(f"{where}: criterion must be one of {', '.join(IMPORTANCE)}, got {stage['criterion']!r}")
     given = [key for key in ("remove", "ratio", "target_macs", "target_ratio") if key in stage]
     if len(given) != 1:
         raise ConfigError(f"{where}: give exactly one of remove, ratio, target_macs and target_ratio"

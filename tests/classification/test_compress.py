@@ -35,7 +35,7 @@ def test_pipeline_all_stages_then_resume(image_folder, tmp_path, capsys):
     main(["--data", image_folder, "--recipe", SMOKE, "--output", out])
     rows = {r["stage"]: r for r in json.load(open(os.path.join(out, "results.json")))}
     assert {"baseline", "input_size@48", "input_size@64", "teacher", "layer_prune", "channel_prune",
-            "decompose", "assistant", "distill"} <= set(rows)
+            "decompose", "assistant", "distill", "sparse"} <= set(rows)
     assert rows["layer_prune"]["stage_repeats"] == [1, 2, 1]
     assert rows["channel_prune"]["stage_channels"][2] <= 240 - 12
     assert rows["decompose"]["stage_groups"] == [3, 3, 6]
@@ -56,7 +56,7 @@ def test_pipeline_all_stages_then_resume(image_folder, tmp_path, capsys):
     capsys.readouterr()
 
     main(["--data", image_folder, "--recipe", SMOKE, "--output", out])
-    assert capsys.readouterr().out.count("done, skipped") == 8
+    assert capsys.readouterr().out.count("done, skipped") == 9
 
     os.remove(os.path.join(out, "distill.pth"))  # a stage whose checkpoint is gone runs again, alone
     main(["--data", image_folder, "--recipe", SMOKE, "--output", out, "--stages", "distill"])

@@ -101,3 +101,27 @@ def test_pruning_by_ratio_and_by_macs_budget(model):
     assert sum(pruned.config["stage_channels"]) < sum(model.config["stage_channels"])
     with pytest.raises(ValueError, match="MACs budget 1,000 not reached"):
         prune_to_macs(model, 1000, 80, step=16)
+
+
+def test_hrank_scores_the_rank_of_each_channels_feature_maps():
+    from classification.channels import channel_spaces
+    from classification.prune import hrank_importance
+
+    torch.manual_seed(0)
+    maps = torch.randn(4, 3, 6, 6)                                   # full rank 6
+    maps[:, 0] = torch.randn(4, 6, 1) @ torch.randn(4, 1, 6)         # rank 1
+    maps[:, 1, :, 3:] = 0                                            # rank 3
+    space = channel_spaces(ShuffleNetV1(6))["stage0"]
+    assert hrank_importance(space, [maps[:2], maps[2:]]).tolist() == [1.0, 3.0, 6.0]
+
+
+def test_hrank_prunes_with_training_images_only(model, tmp_path):
+    from classification.data import load_data, make_synthetic_folder
+
+    root = make_synthetic_folder(str(tmp_path / "d"), classes=6, train_per_class=3, val_per_class=1,
+                                 test_per_class=1, size=48)
+    train, _, _ = load_data(root)
+    keep = select_channels(model, {2: 30}, "hrank", data=(train, 80))
+    assert len(keep[2]) == 210
+    with pytest.raises(ValueError, match="criterion 'hrank' reads activations"):
+        select_channels(model, {2: 30}, "hrank")
