@@ -75,6 +75,18 @@ def test_nonfinite_loss_skip_and_gradient_clipping(synthetic_voc, tmp_path):
     assert all(torch.isfinite(v).all() for v in weights.values() if v.is_floating_point())
 
 
+def test_overflowing_gradients_stop_cleanly(synthetic_voc, tmp_path):
+    """A finite loss whose gradients overflow: stopped with one line before a step writes inf/NaN weights (which
+    used to surface one iteration later as an unrelated RuntimeError inside YOLOX's BCE)."""
+    exp = tmp_path / "exploding_nano.py"
+    exp.write_text(scaled_loss_exp(1e36))
+    result = train(synthetic_voc, tmp_path, str(exp))
+    assert result.returncode == 2, result.stderr[-2000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: non-finite gradient norm (") and "at epoch 1, iteration 1; training stopped" in last
+    assert last.endswith("(set nonfinite_loss skip or a lower learning rate to go on)")
+
+
 @pytest.mark.parametrize("clip", [1.0, 0.0])
 def test_gradient_clipping_bounds_one_step(synthetic_voc, tmp_path, clip):
     """One training step on a loss scaled by 1e6: clipped to norm 1, SGD (momentum 0.9, Nesterov) moves the weights

@@ -188,15 +188,24 @@ class LiteTrainer(Trainer):
         self.optimizer.zero_grad()
         if self.all_finite(loss):
             self.scaler.scale(loss).backward()
-            if self.exp.grad_clip_norm > 0:
+            gradients_finite = True
+            if self.exp.grad_clip_norm > 0 or not self.amp_training:
                 self.scaler.unscale_(self.optimizer)
-                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.exp.grad_clip_norm)
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-            if self.use_model_ema:
-                self.ema_model.update(self.model)
+                # the norm of every gradient (clipped when asked): a finite loss can still overflow them, and an
+                # inf/NaN weight would break the next forward pass far from the cause. Under fp16 the GradScaler
+                # skips such steps itself and lowers its scale
+                norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(),
+                                                      self.exp.grad_clip_norm or float("inf"))
+                gradients_finite = self.amp_training or self.all_finite(norm)
+            if gradients_finite:
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+                if self.use_model_ema:
+                    self.ema_model.update(self.model)
+            else:
+                self.handle_nonfinite(norm, "gradient norm")
         else:
-            self.handle_nonfinite_loss(loss)
+            self.handle_nonfinite(loss, "loss")
 
         lr = self.lr_scheduler.update_lr(self.progress_in_iter + 1)
         for param_group in self.optimizer.param_groups:
@@ -215,17 +224,19 @@ class LiteTrainer(Trainer):
             dist.all_reduce(finite, op=dist.ReduceOp.MIN)
         return bool(finite.item())
 
-    def handle_nonfinite_loss(self, loss):
+    def handle_nonfinite(self, value, name: str):
+        """A non-finite ``name`` ("loss", "gradient norm"): skip the step or stop, as ``exp.nonfinite_loss`` says."""
         where = f"epoch {self.epoch + 1}, iteration {self.iter + 1}"
-        what = ("non-finite loss on another process" if torch.isfinite(loss)
-                else f"non-finite loss ({loss.item()})")
+        what = (f"non-finite {name} on another process" if torch.isfinite(value)
+                else f"non-finite {name} ({value.item()})")
         if self.exp.nonfinite_loss == "skip":
             logger.warning("{} at {}: step skipped", what, where)
             return
         latest = os.path.join(self.file_name, "latest_ckpt.pth")
         kept = latest if os.path.exists(latest) else "none written yet"
+        remedy = "grad_clip_norm" if name == "loss" else "a lower learning rate"
         raise NonFiniteLossError(f"{what} at {where}; training stopped, last good "
-                                 f"checkpoint: {kept} (set nonfinite_loss skip or grad_clip_norm to go on)")
+                                 f"checkpoint: {kept} (set nonfinite_loss skip or {remedy} to go on)")
 
     def after_iter(self):
         if (self.iter + 1) % self.exp.print_interval == 0:
