@@ -5,7 +5,8 @@ import importlib
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
 
 # (how it is run, module with make_parser() and, for YOLOX's own flags it cannot honour, REFUSED)
 TOOLS = [
@@ -35,8 +36,10 @@ def flag_rows(parser: argparse.ArgumentParser, refused: dict):
         if isinstance(action, argparse._HelpAction):
             continue
         flags = ", ".join(f"`{flag}`" for flag in action.option_strings) or f"`{action.dest}` (positional)"
+        # defaults inside the checkout (recipes, exps) are shown relative to it, so the file does not depend on
+        # where the repository lives
         default = "" if action.default in (None, argparse.SUPPRESS) or action.option_strings == [] else \
-            f"`{action.default}`"
+            f"`{str(action.default).replace(ROOT + os.sep, '')}`"
         if action.choices:
             default += f" (one of {', '.join(map(str, action.choices))})"
         status = "yes"

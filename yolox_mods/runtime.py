@@ -1,6 +1,7 @@
 """Exported models behind the PyTorch model's inference contract, so that the VOC evaluator and the demo run them
 with the same pre- and post-processing as the model they came from: ONNX Runtime (``OnnxDetector``) and
 OpenVINO (``OpenVINODetector``, on an ONNX file or an OpenVINO IR ``.xml``, FP32 or NNCF INT8)."""
+import functools
 from typing import Callable, Dict, Tuple
 
 import numpy as np
@@ -67,12 +68,20 @@ class OpenVINODetector(ExportedDetector):
         super().__init__(path, lambda image: compiled(image)[0], metadata)
 
 
-def read_openvino_model(path: str):
-    """``openvino.Core().read_model``, with an unreadable file reported as one line naming it."""
+@functools.lru_cache(maxsize=None)
+def openvino_core():
+    """The process's one OpenVINO ``Core``. A compiled model must not outlive the Core that compiled it: one
+    created per call and dropped at once left compiled models whose later garbage collection crashed the process
+    (a segfault in the test suite)."""
     import openvino
 
+    return openvino.Core()
+
+
+def read_openvino_model(path: str):
+    """``read_model`` of the shared Core, with an unreadable file reported as one line naming it."""
     try:
-        return openvino.Core().read_model(path)
+        return openvino_core().read_model(path)
     except Exception as error:  # OpenVINO raises RuntimeError subclasses with multi-line messages
         raise DataError(f"{path}: not a model OpenVINO can read ({str(error).strip().splitlines()[0]})") from None
 
@@ -80,12 +89,10 @@ def read_openvino_model(path: str):
 def openvino_compile(model, threads: int = 0):
     """``model`` compiled for the CPU plugin for latency (batch 1), on ``threads`` threads (0: OpenVINO's
     default)."""
-    import openvino
-
     config = {"PERFORMANCE_HINT": "LATENCY"}
     if threads:
         config["INFERENCE_NUM_THREADS"] = threads
-    return openvino.Core().compile_model(model, "CPU", config)
+    return openvino_core().compile_model(model, "CPU", config)
 
 
 # the flag (and JSON key) naming an exported model -> (its detector, the runtime's name for messages)
