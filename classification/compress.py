@@ -1,7 +1,8 @@
 """``python -m classification.compress``: run a compression recipe, stage by stage, resumably.
 
 Stage kinds (each a function below, registered in ``STAGES``):
-- ``train``: a fresh model (the recipe's ``model``, updated by the stage's), trained from scratch;
+- ``train``: a fresh model (the recipe's ``model``, updated by the stage's, or the architecture of the stage named
+  by ``architecture_of``: the from-scratch control of a compressed model), trained from scratch;
 - ``input_size_search``: one such model per input size, tabulated (the working size stays the recipe's);
 - ``layer_prune`` / ``channel_prune`` / ``decompose``: surgery on the ``from`` stage's model, then fine-tuning;
 - ``distill``: the ``from`` model (or a fresh ``model``) trained against the frozen ``teachers`` (stage names);
@@ -31,7 +32,7 @@ from .data import Split, data_or_generated, load_data
 from .decompose import decompose_groups
 from .distill import Distiller
 from .metrics import compression_score, count_macs, count_params
-from .models import ShuffleNetV1, load_model, save_model
+from .models import ShuffleNetV1, build_model, load_model, save_model
 from .prune import channels_for_ratio, prune_layers, prune_stage_channels, prune_to_macs
 from .sparsity import apply_masks, magnitude_masks, make_permanent, nonzero_params, prunable, snip_masks
 from .recipe import check_recipe, describe
@@ -106,8 +107,14 @@ class Pipeline:
                              f"{self.checkpoint(stage)})")
         return load_model(self.checkpoint(stage))[0]
 
-    def fresh_model(self, overrides: Optional[dict] = None) -> ShuffleNetV1:
-        config = {**self.recipe["model"], **(overrides or {})}
+    def fresh_model(self, stage: dict) -> ShuffleNetV1:
+        """A randomly initialised model for ``stage``, drawn from the stage's seed (so seeds vary the initial
+        weights, not only the data order): the recipe's model updated by the stage's ``model``, or the
+        architecture of the stage named by ``architecture_of``."""
+        torch.manual_seed(self.train_config(stage).seed)
+        if "architecture_of" in stage:
+            return build_model(self.model_of(stage["architecture_of"]).config)
+        config = {**self.recipe["model"], **(stage.get("model") or {})}
         return ShuffleNetV1(num_classes=len(self.train_split.classes), **config)
 
     def train_config(self, stage: dict) -> TrainConfig:
@@ -219,7 +226,7 @@ def previous_stage(pipeline: Pipeline, stage: dict) -> str:
 
 def upstream(pipeline: Pipeline, stage: dict) -> List[str]:
     """The stages whose models this stage starts from or learns from."""
-    names = list(stage.get("teachers", []))
+    names = list(stage.get("teachers", [])) + ([stage["architecture_of"]] if "architecture_of" in stage else [])
     if stage["kind"] in ("layer_prune", "channel_prune", "decompose") or (stage["kind"] == "distill"
                                                                           and "model" not in stage) or (
             stage["kind"] == "unstructured" and stage.get("method", "magnitude") == "magnitude"):
@@ -228,7 +235,7 @@ def upstream(pipeline: Pipeline, stage: dict) -> List[str]:
 
 
 def run_train(pipeline: Pipeline, stage: dict, started: float) -> None:
-    model = pipeline.fresh_model(stage.get("model"))
+    model = pipeline.fresh_model(stage)
     # the initial weights, for lottery-ticket rewinding of a later unstructured stage
     save_model(pipeline.initial_weights(stage["name"]), model, pipeline.input_size, pipeline.train_split.classes,
                stage["name"] + ".init")
@@ -244,7 +251,7 @@ def run_input_size_search(pipeline: Pipeline, stage: dict, started: float) -> No
             print(f"{name}: done, skipped")
             continue
         size_started = time.time()
-        model = pipeline.fit(pipeline.fresh_model(stage.get("model")), stage, size, tag=f"@{size}")
+        model = pipeline.fit(pipeline.fresh_model(stage), stage, size, tag=f"@{size}")
         pipeline.record(stage, model, size, size_started, name=name, save=False)
 
 
@@ -260,7 +267,7 @@ def finetune_after(surgery: Callable[[Pipeline, ShuffleNetV1, dict], ShuffleNetV
 
 def run_distill(pipeline: Pipeline, stage: dict, started: float) -> None:
     teachers = [pipeline.model_of(name) for name in stage["teachers"]]
-    student = (pipeline.fresh_model(stage["model"]) if "model" in stage
+    student = (pipeline.fresh_model(stage) if "model" in stage
                else pipeline.model_of(previous_stage(pipeline, stage)))
     distiller = Distiller(teachers, task_loss(pipeline.train_config(stage)), stage.get("method", "kl"),
                           stage.get("temperature", 4.0), stage.get("alpha", 0.7), student=student,
@@ -294,8 +301,7 @@ def run_unstructured(pipeline: Pipeline, stage: dict, started: float) -> None:
     scratch with its mask: no dense training first."""
     sparsity, method, rounds = stage["sparsity"], stage.get("method", "magnitude"), stage.get("iterations", 1)
     if method == "snip":
-        model = pipeline.fresh_model(stage.get("model"))
-        torch.manual_seed(pipeline.train_config(stage).seed)
+        model = pipeline.fresh_model(stage)
         apply_masks(model, snip_masks(model, pipeline.train_split, pipeline.input_size, sparsity))
         pipeline.fit(model, stage, pipeline.input_size)
     else:
@@ -395,6 +401,9 @@ def make_parser():
     parser.add_argument("--recipe", default=os.path.join(RECIPES, "default.yaml"))
     parser.add_argument("--output", default=os.path.join("runs", "compress"))
     parser.add_argument("--stages", nargs="+", default=None, help="run only these stages (by name)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="the recipe's training seed (initial weights and data order of every stage without "
+                             "a seed of its own); one --output per seed")
     parser.add_argument("--lenient", action="store_true", help="leave out unreadable images instead of stopping")
     parser.add_argument("--force", action="store_true",
                         help="run again the stages whose recorded data or config differ (default: stop and say so)")
@@ -409,6 +418,8 @@ def main(argv=None) -> None:
         print(describe())
         return
     recipe = load_recipe(args.recipe)
+    if args.seed is not None:
+        recipe["train"] = {**recipe.get("train", {}), "seed": args.seed}
     warn_if_cores_are_shared(lambda message: print(f"warning: {message}", file=sys.stderr))
     data = data_or_generated(args.data, args.output)
     train_split, val_split, test_split = load_data(data, strict=not args.lenient)

@@ -25,7 +25,9 @@ FROM: Schema = {"from": (str, None, "stage whose model this one starts from (Non
 MODEL: Schema = {"model": (dict, None, "ShuffleNetV1 arguments over the recipe's model (e.g. {width: 1.0})")}
 
 KINDS: Dict[str, Schema] = {
-    "train": {**MODEL},
+    "train": {**MODEL, "architecture_of": (str, None, "an earlier stage whose architecture (repeats, channels, "
+                                                      "groups after pruning) is built fresh, from random init: "
+                                                      "the from-scratch control of a compressed model")},
     "input_size_search": {"sizes": (list, REQUIRED, "input sizes, one model each (a sweep, scored on val)"),
                           **MODEL},
     "layer_prune": {**FROM, "stage_repeats": (list, REQUIRED, "units kept per stage (lowest weight std dropped)")},
@@ -109,7 +111,9 @@ def check_recipe(recipe: Optional[dict], path: str) -> dict:
         if kind not in KINDS:
             raise ConfigError(f"{where}: unknown kind {kind!r}; kinds: {', '.join(KINDS)}")
         _check_keys(stage, {**COMMON, **TRAINING, **KINDS[kind]}, where)
-        for earlier in [stage.get("from")] + list(stage.get("teachers", [])):
+        if "architecture_of" in stage and "model" in stage:
+            raise ConfigError(f"{where}: give model or architecture_of, not both")
+        for earlier in [stage.get("from"), stage.get("architecture_of")] + list(stage.get("teachers", [])):
             if earlier is not None and earlier not in seen:
                 raise ConfigError(f"{where}: {earlier!r} is not an earlier stage ({', '.join(seen) or 'none'})")
         if kind == "decompose" and not 0 <= stage["stage"] < len(repeats):

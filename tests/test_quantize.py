@@ -1,14 +1,18 @@
 """INT8 quantization of an exported model: calibrated on training images, evaluable through the same path."""
+import json
 import os
 
+import numpy as np
 import onnx
+import onnxruntime as ort
 import pytest
 import torch
 
 from yolox_mods.cli import quantize_onnx as quantize_cli
 from yolox_mods.cli.common import load_exp
 from yolox_mods.export import export_onnx
-from yolox_mods.quantize import quantize_onnx, quantize_openvino, training_images
+from yolox_mods.quantize import (calibration_batches, quantization_sensitivity, quantize_onnx, quantize_openvino,
+                                 training_images)
 from yolox_mods.runtime import OnnxDetector, OpenVINODetector
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -27,8 +31,10 @@ def test_int8_model_keeps_metadata_and_tracks_fp32(synthetic_voc, tmp_path, capf
     int8 = str(tmp_path / "int8.onnx")
     report = quantize_onnx(fp32, int8, images, "u8s8", per_channel=True, reduce_range=False)
     assert report["quantize_nodes"] > 50 and report["bytes"] < 0.5 * report["fp32_bytes"]
+    keys = [p.key for p in onnx.load(int8).metadata_props]
+    assert len(keys) == len(set(keys))  # each key once
     meta = {p.key: p.value for p in onnx.load(int8).metadata_props}
-    assert meta["yolox_lite_input_size"] == "96,96" and meta["yolox_lite_int8"] == "u8s8,per_channel"
+    assert meta["yolox_lite_input_size"] == "96,96" and meta["yolox_lite_int8"] == "u8s8,per_channel,minmax"
     batch = torch.rand(2, 3, 96, 96) * 255
     ours, theirs = OnnxDetector(int8)(batch), OnnxDetector(fp32)(batch)
     assert ours.shape == theirs.shape
@@ -64,4 +70,46 @@ def test_nncf_openvino_int8_keeps_metadata_and_tracks_fp32(synthetic_voc, tmp_pa
     with pytest.raises(SystemExit):
         quantize_cli.main(["-n", "yolox_voc_nano", "--onnx", fp32, "--output", int8, "--runtime", "openvino",
                            "--reduce-range", "data_dir", synthetic_voc])
-    assert "error: --types, --per-tensor and --reduce-range are ONNX Runtime settings" in capfd.readouterr().err
+    assert ("error: --types, --per-tensor, --reduce-range and --calibration are ONNX Runtime settings"
+            in capfd.readouterr().err)
+
+
+def test_sensitivity_table_matches_a_hand_computed_sqnr(synthetic_voc, tmp_path, capfd):
+    exp = load_exp(os.path.join(ROOT, "exps", "yolox_voc_nano.py"), ["data_dir", synthetic_voc])
+    torch.manual_seed(0)
+    fp32, int8 = str(tmp_path / "fp32.onnx"), str(tmp_path / "int8.onnx")
+    export_onnx(exp.get_model().eval(), fp32, (96, 96))
+    images = training_images(exp, 6)
+    report = quantize_onnx(fp32, int8, images, keep_float=["/head/Concat_6"])
+    assert report["calibration"] == "minmax" and report["kept_float"] == ["/head/Concat_6"]
+    rows = quantization_sensitivity(fp32, int8, images[:3])
+    assert [r["local_db"] for r in rows] == sorted(r["local_db"] for r in rows)
+    by_node = {r["node"]: r for r in rows}
+    assert "/head/Concat_6" not in by_node  # kept in float: its output has no quantize-dequantize pair
+    # accumulated error of a late tensor against the FP32 model, by hand with two plain sessions that, like the
+    # table, run the quantize-dequantize graph as written (unfused)
+    last = by_node["/head/Concat_2"]
+    tensor = last["tensor"]
+    outputs = {}
+    for name, path in (("fp32", fp32), ("int8", int8)):
+        model = onnx.load(path)
+        if name == "int8":  # the value after the tensor's own quantize -> dequantize pair
+            consumer = {i: n for n in model.graph.node for i in n.input}
+            quantize = consumer[tensor]
+            assert quantize.op_type == "QuantizeLinear"
+            dequantize = consumer[quantize.output[0]]
+            assert dequantize.op_type == "DequantizeLinear"
+            tensor = dequantize.output[0]
+        model.graph.output.append(onnx.ValueInfoProto(name=tensor))
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        outputs[name] = np.concatenate([session.run([tensor], batch)[0].ravel()
+                                        for batch in calibration_batches(images[:3], (96, 96))])
+    noise = np.linalg.norm(outputs["fp32"] - outputs["int8"])
+    assert last["accumulated_db"] == pytest.approx(20 * np.log10(np.linalg.norm(outputs["fp32"]) / noise), abs=0.01)
+    table = str(tmp_path / "sens.json")
+    quantize_cli.main(["-n", "yolox_voc_nano", "--onnx", fp32, "--sensitivity", int8, "--output", table,
+                       "--calib", "2", "--show", "3", "data_dir", synthetic_voc])
+    printed = capfd.readouterr().out.strip().splitlines()
+    assert len(printed) == 4 and "local dB" in printed[0] and len(json.load(open(table))["tensors"]) == len(rows)

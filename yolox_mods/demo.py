@@ -78,4 +78,5 @@ def image_paths(path: str) -> List[str]:
 def summary_line(path: str, detections: Sequence[Detection], milliseconds: float, shown: int = 5) -> str:
     described = ", ".join(f"{d.name} {d.score:.2f}" for d in detections[:shown])
     more = f" and {len(detections) - shown} more" if len(detections) > shown else ""
-    return f"{path}: {len(detections)} detections ({described}{more}) in {milliseconds:.1f} ms"
+    noun = "detection" if len(detections) == 1 else "detections"
+    return f"{path}: {len(detections)} {noun} ({described}{more}) in {milliseconds:.1f} ms"

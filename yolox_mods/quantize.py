@@ -15,6 +15,10 @@ from .common.io import atomic_open
 # published weights (2,000 test images, mAP50 10.17 in FP32): U8S8 8.29, U8U8 8.61, U8S8 with reduce_range 9.51
 # at the same latency, so U8S8 with reduce_range is the default (docs/results.md).
 TYPE_PAIRS = {"u8s8": ("QUInt8", "QInt8"), "u8u8": ("QUInt8", "QUInt8"), "s8s8": ("QInt8", "QInt8")}
+# How activation ranges are read from the calibration images: MinMax (ONNX Runtime's default) spends the 8 bits on
+# the rare extremes; Percentile clips them at the 99.999th percentile; Entropy picks the range that keeps the
+# histogram's KL divergence smallest.
+CALIBRATIONS = {"minmax": "MinMax", "percentile": "Percentile", "entropy": "Entropy"}
 
 
 def calibration_batches(image_paths: Sequence[str], size: Tuple[int, int]) -> Iterator[dict]:
@@ -27,14 +31,19 @@ def calibration_batches(image_paths: Sequence[str], size: Tuple[int, int]) -> It
 
 
 def quantize_onnx(fp32_path: str, int8_path: str, calibration_images: Sequence[str], types: str = "u8s8",
-                  per_channel: bool = True, reduce_range: bool = True, keep_float: Sequence[str] = ()) -> dict:
+                  per_channel: bool = True, reduce_range: bool = True, keep_float: Sequence[str] = (),
+                  calibration: str = "minmax") -> dict:
     """Write an INT8 QDQ copy of ``fp32_path`` (a tools/export_onnx.py file, whose metadata it keeps) to
-    ``int8_path``. ``keep_float``: node names left unquantized. Returns what was done, for the log."""
+    ``int8_path``. ``keep_float``: node names left unquantized; ``calibration``: a key of ``CALIBRATIONS``.
+    Returns what was done, for the log."""
     import onnx
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
+                                          quantize_static)
 
     if types not in TYPE_PAIRS:
         raise ConfigError(f"types must be one of {sorted(TYPE_PAIRS)}, got {types!r}")
+    if calibration not in CALIBRATIONS:
+        raise ConfigError(f"calibration must be one of {sorted(CALIBRATIONS)}, got {calibration!r}")
     if not calibration_images:
         raise ConfigError("quantization needs calibration images (training images, never test images)")
     model = onnx.load(fp32_path)
@@ -54,18 +63,29 @@ def quantize_onnx(fp32_path: str, int8_path: str, calibration_images: Sequence[s
     activation, weight = (getattr(QuantType, name) for name in TYPE_PAIRS[types])
     with tempfile.TemporaryDirectory() as work:
         raw = os.path.join(work, "int8.onnx")
-        quantize_static(fp32_path, raw, Reader(), quant_format=QuantFormat.QDQ, per_channel=per_channel,
-                        reduce_range=reduce_range, activation_type=activation, weight_type=weight,
-                        nodes_to_exclude=list(keep_float))
+        try:
+            quantize_static(fp32_path, raw, Reader(), quant_format=QuantFormat.QDQ, per_channel=per_channel,
+                            reduce_range=reduce_range, activation_type=activation, weight_type=weight,
+                            nodes_to_exclude=list(keep_float),
+                            calibrate_method=getattr(CalibrationMethod, CALIBRATIONS[calibration]))
+        except ValueError as error:  # the histogram calibrators on a tensor that is (almost) constant
+            raise ConfigError(f"{fp32_path}: {calibration} calibration failed ({error}); minmax does not "
+                              "histogram") from None
         quantized = onnx.load(raw)
-    for key, value in {**meta, "yolox_lite_int8": f"{types}{',per_channel' if per_channel else ''}"
-                                                  f"{',reduce_range' if reduce_range else ''}"}.items():
+    # ONNX Runtime copies some of the source's metadata: write the export's keys once each
+    props = {p.key: p.value for p in quantized.metadata_props}
+    props.update(meta)
+    props["yolox_lite_int8"] = (f"{types}{',per_channel' if per_channel else ''}"
+                                f"{',reduce_range' if reduce_range else ''},{calibration}")
+    del quantized.metadata_props[:]
+    for key, value in props.items():
         quantized.metadata_props.add(key=key, value=value)
     with atomic_open(int8_path, "wb") as file:
         file.write(quantized.SerializeToString())
     quantize_nodes = sum(node.op_type == "QuantizeLinear" for node in quantized.graph.node)
     return {"path": int8_path, "calibration_images": len(calibration_images), "types": types,
-            "per_channel": per_channel, "reduce_range": reduce_range, "kept_float": list(keep_float),
+            "per_channel": per_channel, "reduce_range": reduce_range, "calibration": calibration,
+            "kept_float": list(keep_float),
             "quantize_nodes": quantize_nodes, "bytes": os.path.getsize(int8_path),
             "fp32_bytes": os.path.getsize(fp32_path)}
 
@@ -108,6 +128,54 @@ def quantize_openvino(fp32_path: str, int8_path: str, calibration_images: Sequen
             "kept_float": list(keep_float), "fake_quantize_nodes": fake_quantize,
             "bytes": os.path.getsize(int8_path) + os.path.getsize(int8_path[:-4] + ".bin"),
             "fp32_bytes": os.path.getsize(fp32_path)}
+
+
+def quantization_sensitivity(fp32_path: str, int8_path: str, images: Sequence[str]) -> list:
+    """Where an ONNX Runtime INT8 model loses its signal, per quantized activation tensor, worst first: the
+    signal-to-quantization-noise ratio (dB, over ``images``) of the tensor's own quantize-dequantize pair
+    (``local_db``: the error this tensor's scale adds) and of the INT8 model's dequantized value against the FP32
+    model's (``accumulated_db``: everything upstream included). Measured with ONNX Runtime's own QDQ debugging
+    tools (``onnxruntime.quantization.qdq_loss_debug``), which run the quantize-dequantize graph unfused: float
+    arithmetic on quantized values, not the integer kernels a deployed session fuses it into (so it does not see
+    their saturation; the deployed model's mAP does). Each row names the node that produces the tensor, which is
+    what ``keep_float`` takes."""
+    import onnx
+    from onnxruntime.quantization import CalibrationDataReader
+    from onnxruntime.quantization.qdq_loss_debug import (collect_activations, compute_activation_error,
+                                                         create_activation_matching,
+                                                         modify_model_output_intermediate_tensors)
+
+    if not images:
+        raise ConfigError("a sensitivity measurement needs images (training or validation, never test)")
+    fp32 = onnx.load(fp32_path)
+    meta = {p.key: p.value for p in fp32.metadata_props}
+    if "yolox_lite_input_size" not in meta:
+        raise ConfigError(f"{fp32_path}: not exported by tools/export_onnx.py (no yolox_lite metadata)")
+    size = tuple(int(v) for v in meta["yolox_lite_input_size"].split(","))
+    producers = {output: node for node in fp32.graph.node for output in node.output}
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.batches = calibration_batches(images, size)
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    activations = {}
+    with tempfile.TemporaryDirectory() as work:
+        for name, path in (("float", fp32_path), ("int8", int8_path)):
+            augmented = os.path.join(work, f"{name}.onnx")
+            modify_model_output_intermediate_tensors(path, augmented)
+            activations[name] = collect_activations(augmented, Reader())
+    errors = compute_activation_error(create_activation_matching(activations["int8"], activations["float"]))
+    rows = []
+    for tensor, error in errors.items():
+        node = producers.get(tensor)
+        if node is None:  # the graph input
+            continue
+        rows.append({"tensor": tensor, "node": node.name, "op": node.op_type,
+                     "local_db": float(error["qdq_err"]), "accumulated_db": float(error.get("xmodel_err", "nan"))})
+    return sorted(rows, key=lambda row: row["local_db"])
 
 
 def training_images(exp, count: int, seed: int = 0) -> list:

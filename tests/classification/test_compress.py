@@ -11,7 +11,7 @@ import time
 import pytest
 import torch
 
-from classification.compress import main
+from classification.compress import Pipeline, main
 from tests.classification.recipes import tiny_recipe
 from classification.models import load_model
 from classification.data import load_data, make_synthetic_folder
@@ -35,7 +35,7 @@ def test_pipeline_all_stages_then_resume(image_folder, tmp_path, capsys):
     main(["--data", image_folder, "--recipe", SMOKE, "--output", out])
     rows = {r["stage"]: r for r in json.load(open(os.path.join(out, "results.json")))}
     assert {"baseline", "input_size@48", "input_size@64", "teacher", "layer_prune", "channel_prune",
-            "decompose", "assistant", "distill", "sparse"} <= set(rows)
+            "decompose", "assistant", "distill", "sparse", "scratch"} <= set(rows)
     assert rows["layer_prune"]["stage_repeats"] == [1, 2, 1]
     assert rows["channel_prune"]["stage_channels"][2] <= 240 - 12
     assert rows["decompose"]["stage_groups"] == [3, 3, 6]
@@ -53,14 +53,43 @@ def test_pipeline_all_stages_then_resume(image_folder, tmp_path, capsys):
     assert os.path.getsize(os.path.join(out, "results.png")) > 0
     model, size, classes = load_model(os.path.join(out, "distill.pth"))
     assert size == 64 and len(classes) == 3 and model.config["stage_groups"] == [3, 3, 6]
+    # the from-scratch control: the compressed architecture, its own (random-init, then trained) weights
+    scratch, _, _ = load_model(os.path.join(out, "scratch.pth"))
+    assert scratch.config == model.config and rows["scratch"]["macs"] == rows["distill"]["macs"]
+    assert not torch.equal(scratch.state_dict()["classifier.weight"], model.state_dict()["classifier.weight"])
     capsys.readouterr()
 
     main(["--data", image_folder, "--recipe", SMOKE, "--output", out])
-    assert capsys.readouterr().out.count("done, skipped") == 9
+    assert capsys.readouterr().out.count("done, skipped") == 10
 
     os.remove(os.path.join(out, "distill.pth"))  # a stage whose checkpoint is gone runs again, alone
     main(["--data", image_folder, "--recipe", SMOKE, "--output", out, "--stages", "distill"])
     assert os.path.exists(os.path.join(out, "distill.pth"))
+
+
+def test_a_stage_seed_draws_the_initial_weights(image_folder, tmp_path):
+    train, val, _ = load_data(image_folder)
+    recipe = {"input_size": 32, "model": {"groups": 3, "width": 0.25, "stage_repeats": [1, 1, 1]}, "stages": []}
+    pipeline = Pipeline(recipe, train, val, str(tmp_path))
+
+    def weights(seed):
+        return pipeline.fresh_model({"name": "a", "kind": "train", "seed": seed}).state_dict()["classifier.weight"]
+
+    torch.manual_seed(123)  # whatever ran before does not matter
+    first = weights(1)
+    assert torch.equal(first, weights(1)) and not torch.equal(first, weights(2))
+
+
+def test_seed_flag_sets_the_recipe_seed(image_folder, tmp_path):
+    recipe = tmp_path / "one.yaml"
+    recipe.write_text(tiny_recipe("  - {name: baseline, kind: train}\n"))
+
+    def initial(seed, run):
+        out = str(tmp_path / run)
+        main(["--data", image_folder, "--recipe", str(recipe), "--output", out, "--seed", str(seed)])
+        return load_model(os.path.join(out, "baseline.init.pth"))[0].state_dict()["classifier.weight"]
+
+    assert torch.equal(initial(3, "a"), initial(3, "b")) and not torch.equal(initial(3, "a"), initial(4, "c"))
 
 
 def test_data_without_a_test_split(tmp_path):

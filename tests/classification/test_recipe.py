@@ -57,6 +57,8 @@ def with_stage(index, **changes):
     (with_stage(6, teachers=["nobody"]), "stage 'assistant': 'nobody' is not an earlier stage"),
     (with_stage(3, **{"from": "distill"}), "stage 'layer_prune': 'distill' is not an earlier stage"),
     (with_stage(2, kind="trian"), "stage 'teacher': unknown kind 'trian'"),
+    (with_stage(2, architecture_of="distill"), "stage 'teacher': give model or architecture_of, not both"),
+    (with_stage(0, architecture_of="distill"), "stage 'baseline': 'distill' is not an earlier stage"),
     (with_stage(1, sizes=None), "stage 'input_size': sizes must be list, got None"),
     (with_stage(0, lr="fast"), "stage 'baseline': lr must be float, got 'fast'"),
     (with_stage(3, stage_repeats=None), "stage 'layer_prune': stage_repeats must be list"),

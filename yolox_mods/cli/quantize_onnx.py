@@ -1,12 +1,15 @@
 """``tools/quantize_onnx.py -n EXP --onnx fp32.onnx --output int8.onnx data_dir DIR``: INT8 post-training
 quantization of an exported model calibrated on the exp's training images, for ONNX Runtime (static, QDQ; evaluate
 with tools/eval.py --onnx) or, with ``--runtime openvino --output int8.xml``, for OpenVINO with NNCF (evaluate
-with tools/eval.py --openvino)."""
+with tools/eval.py --openvino). ``--sensitivity int8.onnx --output table.json`` instead measures where an ONNX
+Runtime INT8 model loses its signal, per quantized tensor (on training images), to choose ``--keep-float``."""
 import argparse
 import json
 
 from ..common import ConfigError, exits_cleanly_on_bad_input
-from ..quantize import TYPE_PAIRS, quantize_onnx, quantize_openvino, training_images
+from ..common.io import atomic_open
+from ..quantize import (CALIBRATIONS, TYPE_PAIRS, quantization_sensitivity, quantize_onnx, quantize_openvino,
+                        training_images)
 from .common import chosen_exp_file, load_exp
 
 
@@ -26,7 +29,13 @@ def make_parser():
     parser.add_argument("--reduce-range", action=argparse.BooleanOptionalAction, default=None,
                         help="7-bit weights: no saturation on CPUs without VNNI; on by default, it measured the "
                              "best INT8 mAP here (onnxruntime only)")
+    parser.add_argument("--calibration", default=None, choices=sorted(CALIBRATIONS),
+                        help="how activation ranges are read (onnxruntime only; default minmax)")
     parser.add_argument("--keep-float", nargs="+", default=[], help="ONNX node names to leave in float")
+    parser.add_argument("--sensitivity", default=None, metavar="INT8_ONNX",
+                        help="instead of quantizing: compare this INT8 model of --onnx with it tensor by tensor on "
+                             "--calib training images, write the table (worst first) to --output as JSON")
+    parser.add_argument("--show", type=int, default=15, help="rows of the sensitivity table to print")
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="exp overrides, e.g. data_dir DIR")
     return parser
 
@@ -34,16 +43,28 @@ def make_parser():
 @exits_cleanly_on_bad_input
 def main(argv=None):
     args = make_parser().parse_args(argv)
-    if args.runtime == "openvino" and (args.types or args.per_tensor or args.reduce_range is not None):
-        raise ConfigError("--types, --per-tensor and --reduce-range are ONNX Runtime settings; NNCF picks its own "
-                          "(symmetric activations, per-channel weights)")
+    onnxruntime_only = args.types or args.per_tensor or args.reduce_range is not None or args.calibration
+    if args.runtime == "openvino" and onnxruntime_only:
+        raise ConfigError("--types, --per-tensor, --reduce-range and --calibration are ONNX Runtime settings; NNCF "
+                          "picks its own (symmetric activations, per-channel weights)")
+    if args.sensitivity and (onnxruntime_only or args.keep_float or args.runtime == "openvino"):
+        raise ConfigError("--sensitivity measures an existing INT8 model; quantization settings do not apply")
     exp = load_exp(chosen_exp_file(args.exp_file, args.name), args.opts)
     images = training_images(exp, args.calib)
+    if args.sensitivity:
+        rows = quantization_sensitivity(args.onnx, args.sensitivity, images)
+        with atomic_open(args.output, "w") as file:
+            json.dump({"fp32": args.onnx, "int8": args.sensitivity, "images": len(images), "tensors": rows},
+                      file, indent=1)
+        print(f"{'local dB':>9} {'accum. dB':>9}  {'op':8} node   (SQNR; lower = more signal lost)")
+        for row in rows[:args.show]:
+            print(f"{row['local_db']:9.2f} {row['accumulated_db']:9.2f}  {row['op']:8} {row['node']}")
+        return
     if args.runtime == "openvino":
         report = quantize_openvino(args.onnx, args.output, images, args.keep_float)
     else:
         report = quantize_onnx(args.onnx, args.output, images, args.types or "u8s8", not args.per_tensor,
-                               args.reduce_range is not False, args.keep_float)
+                               args.reduce_range is not False, args.keep_float, args.calibration or "minmax")
     print(json.dumps(report, indent=2))
 
 
