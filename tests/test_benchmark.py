@@ -70,6 +70,41 @@ def test_evaluations_of_two_seeds_give_mean_and_range(tmp_path):
         assert png.format == "PNG" and png.size == (1210, 462)  # 11 x 4.2 inches at 110 dpi
 
 
+def test_exported_models_scores_meet_their_latency_in_the_deployment_table(tmp_path):
+    from yolox_mods.benchmark import VariantResult, add_evaluations, read_evaluations, write_report
+
+    latency = {"stock": {"onnx@416": 6.0, "onnx-int8@416": 5.0, "onnx@256": 3.0, "onnx-int8@256": 2.4},
+               "final": {"onnx@416": 7.0, "onnx-int8@416": 4.5, "onnx@256": 3.3, "onnx-int8@256": 2.2}}
+    results = {name: VariantResult(name, 0.9, 1.0, ms, {k: v / latency["stock"][k.replace("-int8", "")]
+                                                        for k, v in ms.items()})
+               for name, ms in latency.items()}
+    paths = []
+    for index, (exp, runtime, map50) in enumerate((("stock", "torch", 10.0), ("stock", "onnx-int8", 9.0),
+                                                   ("stock", "onnx-int8", 8.0), ("final", "onnx", 12.0))):
+        record = {"exp": exp, "mAP50": map50, "mAP50_95": map50 / 2, "per_class_AP50": {"cat": map50},
+                  "test_size": [256, 256], "runtime": runtime}
+        if runtime != "torch":
+            record["onnx"] = f"{exp}.onnx"
+        path = tmp_path / f"{index}.json"
+        path.write_text(json.dumps(record))
+        paths.append(str(path))
+    add_evaluations(results, read_evaluations(paths, list(results)))
+    stock, final = results["stock"], results["final"]
+    assert stock.map50 == pytest.approx(0.10) and final.map50 is None  # exported scores are not PyTorch's
+    assert stock.deployed == {"onnx-int8": pytest.approx({"map50": 0.085, "map50_95": 0.0425, "runs": 2})}
+    write_report(list(results.values()), str(tmp_path / "out"))
+    rows = [line for line in open(tmp_path / "out" / "deployment.md") if line.startswith("| stock") or
+            line.startswith("| final")]
+    cells = [[c.strip() for c in row.strip().strip("|").split("|")] for row in rows]
+    assert ["stock", "onnx-int8", "2", "8.50", "4.25", "-1.50", "5.0 (0.83x)", "2.4 (0.80x)"] in cells
+    assert ["final", "onnx", "1", "12.00", "6.00", "-", "7.0 (1.17x)", "3.3 (1.10x)"] in cells
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"exp": "stock", "onnx": "x.onnx", "mAP50": 1.0, "mAP50_95": 1.0,
+                               "per_class_AP50": {}}))
+    with pytest.raises(ValueError, match="old.json: an exported model's result without its runtime"):
+        read_evaluations([str(old)], ["stock"])
+
+
 def test_evaluations_with_judged_detections_get_a_bootstrap_interval(tmp_path):
     from tests.test_voc_map import CLASSES, random_case
     from yolox_mods.benchmark import VariantResult, add_evaluations, read_evaluations, write_report

@@ -11,8 +11,8 @@ import torch
 from yolox_mods.cli import quantize_onnx as quantize_cli
 from yolox_mods.cli.common import load_exp
 from yolox_mods.export import export_onnx
-from yolox_mods.quantize import (calibration_batches, quantization_sensitivity, quantize_onnx, quantize_openvino,
-                                 training_images)
+from yolox_mods.quantize import (calibration_batches, output_fidelity, quantization_sensitivity, quantize_onnx,
+                                 quantize_openvino, training_images)
 from yolox_mods.runtime import OnnxDetector, OpenVINODetector
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -36,6 +36,7 @@ def test_int8_model_keeps_metadata_and_tracks_fp32(synthetic_voc, tmp_path, capf
     meta = {p.key: p.value for p in onnx.load(int8).metadata_props}
     assert meta["yolox_lite_input_size"] == "96,96" and meta["yolox_lite_int8"] == "u8s8,per_channel,minmax"
     batch = torch.rand(2, 3, 96, 96) * 255
+    assert OnnxDetector(int8).int8 == "u8s8,per_channel,minmax" and OnnxDetector(fp32).int8 is None
     ours, theirs = OnnxDetector(int8)(batch), OnnxDetector(fp32)(batch)
     assert ours.shape == theirs.shape
     # boxes in pixels after decoding: INT8 stays close to FP32 (a broken graph would be off by orders)
@@ -57,11 +58,11 @@ def test_nncf_openvino_int8_keeps_metadata_and_tracks_fp32(synthetic_voc, tmp_pa
     fp32 = str(tmp_path / "fp32.onnx")
     export_onnx(exp.get_model().eval(), fp32, (96, 96))
     int8 = str(tmp_path / "ov" / "int8.xml")
-    report = quantize_openvino(fp32, int8, training_images(exp, 8))
-    assert report["fake_quantize_nodes"] > 50 and os.path.exists(str(tmp_path / "ov" / "int8.bin"))
+    report = quantize_openvino(fp32, int8, training_images(exp, 8), preset="mixed")
+    assert report["preset"] == "mixed" and report["fake_quantize_nodes"] > 50 and os.path.exists(str(tmp_path / "ov" / "int8.bin"))
     assert sorted(os.listdir(tmp_path / "ov")) == ["int8.bin", "int8.xml"]  # the staging folder is gone
     quantized = OpenVINODetector(int8)
-    assert quantized.size == (96, 96)
+    assert quantized.size == (96, 96) and quantized.int8 == "nncf,mixed" and OpenVINODetector(fp32).int8 is None
     batch = torch.rand(2, 3, 96, 96) * 255
     ours, theirs = quantized(batch), OpenVINODetector(fp32)(batch)
     assert ours.shape == theirs.shape and (ours[..., :4] - theirs[..., :4]).abs().median() < 8.0
@@ -72,6 +73,10 @@ def test_nncf_openvino_int8_keeps_metadata_and_tracks_fp32(synthetic_voc, tmp_pa
                            "--reduce-range", "data_dir", synthetic_voc])
     assert ("error: --types, --per-tensor, --reduce-range and --calibration are ONNX Runtime settings"
             in capfd.readouterr().err)
+    with pytest.raises(SystemExit):
+        quantize_cli.main(["-n", "yolox_voc_nano", "--onnx", fp32, "--output", str(tmp_path / "x.onnx"),
+                           "--preset", "mixed", "data_dir", synthetic_voc])
+    assert "error: --preset is NNCF's setting (with --runtime openvino)" in capfd.readouterr().err
 
 
 def test_sensitivity_table_matches_a_hand_computed_sqnr(synthetic_voc, tmp_path, capfd):
@@ -112,4 +117,10 @@ def test_sensitivity_table_matches_a_hand_computed_sqnr(synthetic_voc, tmp_path,
     quantize_cli.main(["-n", "yolox_voc_nano", "--onnx", fp32, "--sensitivity", int8, "--output", table,
                        "--calib", "2", "--show", "3", "data_dir", synthetic_voc])
     printed = capfd.readouterr().out.strip().splitlines()
-    assert len(printed) == 4 and "local dB" in printed[0] and len(json.load(open(table))["tensors"]) == len(rows)
+    assert len(printed) == 5 and printed[0].startswith("outputs against FP32 on 2 held-out training images")
+    assert "local dB" in printed[1] and len(json.load(open(table))["tensors"]) == len(rows)
+    # held out: the other end of the calibration images' order
+    assert not set(training_images(exp, 6, held_out=True)) & set(images)
+    assert output_fidelity(fp32, fp32, images[:2])["classes_db"] > 100
+    fidelity = output_fidelity(fp32, int8, images[:2])
+    assert 0 < fidelity["boxes_db"] < 100 and 0 < fidelity["classes_db"] < 100

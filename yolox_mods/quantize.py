@@ -19,6 +19,7 @@ TYPE_PAIRS = {"u8s8": ("QUInt8", "QInt8"), "u8u8": ("QUInt8", "QUInt8"), "s8s8":
 # the rare extremes; Percentile clips them at the 99.999th percentile; Entropy picks the range that keeps the
 # histogram's KL divergence smallest.
 CALIBRATIONS = {"minmax": "MinMax", "percentile": "Percentile", "entropy": "Entropy"}
+OPENVINO_PRESETS = ("performance", "mixed")
 
 
 def calibration_batches(image_paths: Sequence[str], size: Tuple[int, int]) -> Iterator[dict]:
@@ -91,16 +92,19 @@ def quantize_onnx(fp32_path: str, int8_path: str, calibration_images: Sequence[s
 
 
 def quantize_openvino(fp32_path: str, int8_path: str, calibration_images: Sequence[str],
-                      keep_float: Sequence[str] = ()) -> dict:
+                      keep_float: Sequence[str] = (), preset: str = "performance") -> dict:
     """Write an NNCF INT8 OpenVINO IR (``int8_path``, an ``.xml`` with its ``.bin`` beside it) of ``fp32_path``
-    (a tools/export_onnx.py file, whose metadata OpenVINO carries over) with NNCF's default post-training
-    quantization (symmetric activations, per-channel weights, fast bias correction). ``keep_float``: node names
-    left in float. Returns what was done, for the log."""
+    (a tools/export_onnx.py file, whose metadata OpenVINO carries over) with NNCF's post-training quantization
+    (per-channel weights, fast bias correction). ``preset``: NNCF's ``performance`` (symmetric activations) or
+    ``mixed`` (asymmetric activations, which do not spend half the range on SiLU's small negative tail).
+    ``keep_float``: node names left in float. Returns what was done, for the log."""
     import nncf
     import openvino
 
     from .runtime import read_openvino_model
 
+    if preset not in OPENVINO_PRESETS:
+        raise ConfigError(f"preset must be one of {', '.join(OPENVINO_PRESETS)}, got {preset!r}")
     if not int8_path.endswith(".xml"):
         raise ConfigError(f"an OpenVINO model is written as .xml + .bin; got {int8_path!r}")
     if not calibration_images:
@@ -113,8 +117,9 @@ def quantize_openvino(fp32_path: str, int8_path: str, calibration_images: Sequen
         raise ConfigError(f"{fp32_path}: no node named {unknown[0]!r} to keep in float")
     dataset = nncf.Dataset(list(calibration_batches(calibration_images, size)), lambda batch: batch["images"])
     quantized = nncf.quantize(model, dataset, subset_size=len(calibration_images),
+                              preset=nncf.QuantizationPreset(preset),
                               ignored_scope=nncf.IgnoredScope(names=list(keep_float)) if keep_float else None)
-    quantized.set_rt_info("nncf", ["framework", "yolox_lite_int8"])
+    quantized.set_rt_info(f"nncf,{preset}", ["framework", "yolox_lite_int8"])
     directory = os.path.dirname(os.path.abspath(int8_path))
     os.makedirs(directory, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=directory) as work:
@@ -124,7 +129,7 @@ def quantize_openvino(fp32_path: str, int8_path: str, calibration_images: Sequen
         os.replace(staged[:-4] + ".bin", int8_path[:-4] + ".bin")
         os.replace(staged, int8_path)
     fake_quantize = sum(op.get_type_name() == "FakeQuantize" for op in quantized.get_ops())
-    return {"path": int8_path, "calibration_images": len(calibration_images), "runtime": "openvino",
+    return {"path": int8_path, "calibration_images": len(calibration_images), "runtime": "openvino", "preset": preset,
             "kept_float": list(keep_float), "fake_quantize_nodes": fake_quantize,
             "bytes": os.path.getsize(int8_path) + os.path.getsize(int8_path[:-4] + ".bin"),
             "fp32_bytes": os.path.getsize(fp32_path)}
@@ -178,10 +183,35 @@ def quantization_sensitivity(fp32_path: str, int8_path: str, images: Sequence[st
     return sorted(rows, key=lambda row: row["local_db"])
 
 
-def training_images(exp, count: int, seed: int = 0) -> list:
-    """``count`` image paths drawn (seeded) from ``exp.train_sets``: calibration never sees val or test."""
+def training_images(exp, count: int, seed: int = 0, held_out: bool = False) -> list:
+    """``count`` image paths drawn (seeded) from ``exp.train_sets``: calibration never sees val or test.
+    ``held_out``: drawn from the other end of the same order, so that they are not the calibration images as
+    long as the two counts together do not exceed the training set."""
     from .data.voc import scan_voc
 
     records = scan_voc(exp.data_dir, exp.train_sets, exp.class_names, decode_images=False).records
-    order = np.random.default_rng(seed).permutation(len(records))[:count]
-    return [records[i].image_path for i in order]
+    order = np.random.default_rng(seed).permutation(len(records))
+    return [records[i].image_path for i in (order[::-1] if held_out else order)[:count]]
+
+
+def output_fidelity(fp32_path: str, int8_path: str, images: Sequence[str]) -> dict:
+    """How closely an INT8 model's raw outputs follow the FP32 model's on ``images`` (label-free, so any number
+    of training images can choose between quantization settings where a small labelled split cannot): SQNR in
+    dB of the box, objectness and class columns, each session run as deployed (ONNX Runtime fuses the
+    quantize-dequantize pairs into integer kernels)."""
+    from .export import onnx_session
+
+    def outputs(path):
+        session = onnx_session(path, 0)
+        size = tuple(int(v) for v in session.get_modelmeta().custom_metadata_map["yolox_lite_input_size"].split(","))
+        return np.concatenate([session.run(None, batch)[0] for batch in calibration_batches(images, size)])
+
+    reference, quantized = outputs(fp32_path), outputs(int8_path)
+
+    def sqnr(columns):
+        signal = np.linalg.norm(reference[..., columns])
+        return float(20 * np.log10(signal / max(np.linalg.norm(reference[..., columns] - quantized[..., columns]),
+                                                 1e-12)))
+
+    return {"images": len(images), "boxes_db": sqnr(slice(0, 4)), "objectness_db": sqnr(slice(4, 5)),
+            "classes_db": sqnr(slice(5, None))}

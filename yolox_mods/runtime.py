@@ -16,7 +16,8 @@ class ExportedDetector(nn.Module):
     """(N, 3, H, W) float images -> (N, anchors, 5 + classes) with boxes decoded to pixels, as a YOLOX model in
     eval mode returns them. Runs a CPU runtime one image at a time (exports have batch 1); decodes in NumPy
     (YOLOX's ``demo_postprocess``) when the graph was exported without the decode. ``metadata`` holds what
-    tools/export_onnx.py wrote (input size, whether the decode is in the graph)."""
+    tools/export_onnx.py wrote (input size, whether the decode is in the graph) and tools/quantize_onnx.py added
+    (INT8 settings)."""
 
     def __init__(self, path: str, run_one: Callable[[np.ndarray], np.ndarray], metadata: Dict[str, str]):
         super().__init__()
@@ -25,6 +26,8 @@ class ExportedDetector(nn.Module):
         self.path = path
         self.run_one = run_one
         self.decoded = metadata.get("yolox_lite_decoded") == "1"
+        # set by tools/quantize_onnx.py: how the model was quantized (None: FP32)
+        self.int8 = metadata.get("yolox_lite_int8")
         self.size: Tuple[int, int] = tuple(int(v) for v in metadata["yolox_lite_input_size"].split(","))
         # the evaluator reads the device and dtype from the parameters
         self.placeholder = nn.Parameter(torch.zeros(1), requires_grad=False)
@@ -62,7 +65,7 @@ class OpenVINODetector(ExportedDetector):
     def __init__(self, path: str, threads: int = 0):
         model = read_openvino_model(path)
         metadata = {key: model.get_rt_info(["framework", key]).astype(str)
-                    for key in ("yolox_lite_input_size", "yolox_lite_decoded")
+                    for key in ("yolox_lite_input_size", "yolox_lite_decoded", "yolox_lite_int8")
                     if model.has_rt_info(["framework", key])}
         compiled = openvino_compile(model, threads)
         super().__init__(path, lambda image: compiled(image)[0], metadata)

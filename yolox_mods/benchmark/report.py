@@ -28,6 +28,9 @@ class VariantResult:
     map50_runs: List[float] = field(default_factory=list)          # one per evaluated run (seed), when several
     # paired bootstrap 95% interval of this exp's mean mAP50 minus the reference exp's, on the same test images
     map50_interval: Optional[Tuple[float, float]] = None
+    # exported models' scores by runtime ("onnx", "onnx-int8", ...): {"map50", "map50_95", "runs"}, means
+    deployed: Dict[str, Dict[str, float]] = field(default_factory=dict)
+    scored_size: Optional[int] = None                               # input size the mAP was measured at
 
 
 def read_evaluations(paths: Sequence[str], exps: Sequence[str]) -> Dict[str, List[dict]]:
@@ -47,6 +50,10 @@ def read_evaluations(paths: Sequence[str], exps: Sequence[str]) -> Dict[str, Lis
             raise DataError(f"{path}: not a tools/eval.py --json result ({error!r})") from error
         if exp not in exps:
             raise DataError(f"{path}: exp {exp!r} is not one of the benchmarked exps ({', '.join(exps)})")
+        if "runtime" not in record and ("onnx" in record or "openvino" in record):
+            raise DataError(f"{path}: an exported model's result without its runtime (written before tools/eval.py "
+                            "recorded it): evaluate it again")
+        record.setdefault("runtime", "torch")
         split = (record.get("split"), str(record.get("image_sets")), record.get("images"))
         splits.setdefault(split, path)
         if len(splits) > 1:
@@ -60,10 +67,24 @@ def read_evaluations(paths: Sequence[str], exps: Sequence[str]) -> Dict[str, Lis
 
 def add_evaluations(results: Dict[str, VariantResult], runs: Dict[str, List[dict]], draws: int = 1000) -> None:
     """Fill mAP from evaluations of runs trained outside the benchmark (training every exp inside it takes hours
-    on CPU): several runs of one exp (seeds) give the mean, and each run's mAP50 is kept in ``map50_runs``. When
+    on CPU): several runs of one exp (seeds) give the mean, and each run's mAP50 is kept in ``map50_runs``;
+    evaluations of exported models go to ``deployed`` under their runtime (mean over runs). When
     every run of an exp and of the reference (the first of ``results``) has its judged detections, the paired
     bootstrap interval of the difference goes in ``map50_interval``."""
     reference = next(iter(results))
+    for exp, records in list(runs.items()):
+        results[exp].scored_size = int(records[0].get("test_size", [0])[0]) or None
+        exported = [record for record in records if record["runtime"] != "torch"]
+        for runtime in sorted({record["runtime"] for record in exported}):
+            scores = [record for record in exported if record["runtime"] == runtime]
+            results[exp].deployed[runtime] = {
+                "map50": statistics.mean(record["mAP50"] / 100 for record in scores),
+                "map50_95": statistics.mean(record["mAP50_95"] / 100 for record in scores), "runs": len(scores)}
+        records = [record for record in records if record["runtime"] == "torch"]
+        if records:
+            runs[exp] = records
+        else:
+            del runs[exp]
     for exp, records in runs.items():
         result = results[exp]
         result.map50_runs = [record["mAP50"] / 100 for record in records]
@@ -105,7 +126,39 @@ def write_report(results: Sequence[VariantResult], output_dir: str, header: str 
     atomic_write_text(os.path.join(output_dir, "variants.json"),
                       json.dumps([asdict(r) for r in results], indent=2))
     plot_pareto(results, os.path.join(output_dir, "variants.png"))
+    deployment = deployment_table(results)
+    if deployment:
+        atomic_write_text(os.path.join(output_dir, "deployment.md"),
+                          (header + "\n\n" if header else "") + deployment + "\n")
+        table += "\n\n" + deployment
     return table
+
+
+def scores_by_runtime(result: VariantResult) -> Dict[str, Tuple[float, float, int]]:
+    """runtime -> (mAP50, mAP50:95, runs): the PyTorch score under "torch", exported models' under theirs."""
+    scores = {runtime: (d["map50"], d["map50_95"], d["runs"]) for runtime, d in result.deployed.items()}
+    if result.map50 is not None:
+        scores["torch"] = (result.map50, result.map50_95, max(1, len(result.map50_runs)))
+    return scores
+
+
+def deployment_table(results: Sequence[VariantResult]) -> str:
+    """A row per exp and runtime with a score: mAP of that runtime's model next to its latency (and ratio) at
+    every measured size; empty when no exported model was scored."""
+    if not any(r.deployed for r in results):
+        return ""
+    sizes = sorted({int(s.split("@")[1]) for s in results[0].latency_ms}, reverse=True)
+    rows = []
+    for r in results:
+        fp32 = scores_by_runtime(r).get("torch")
+        for runtime, (map50, map50_95, runs) in sorted(scores_by_runtime(r).items(), key=lambda item: item[0]):
+            cells = [f"{r.latency_ms[key]:.1f} ({r.latency_ratio[key]:.2f}x)" if key in r.latency_ms else "-"
+                     for key in (f"{runtime}@{size}" for size in sizes)]
+            drop = f"{100 * (map50 - fp32[0]):+.2f}" if fp32 and runtime != "torch" else "-"
+            rows.append([r.exp, runtime, runs, f"{100 * map50:.2f}", f"{100 * map50_95:.2f}", drop] + cells)
+    headers = ["exp", "runtime", "runs", "mAP50", "mAP50:95", "mAP50 vs PyTorch"] + [
+        f"ms @{size} (x stock ORT FP32)" for size in sizes]
+    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
 
 def format_map50(result: VariantResult) -> str:
@@ -119,16 +172,22 @@ def format_map50(result: VariantResult) -> str:
 
 
 def plot_pareto(results: Sequence[VariantResult], path: str) -> None:
-    """mAP50 (range over runs as a bar) against GFLOPs and against latency, ONNX Runtime's if measured (params
-    instead of mAP50 when nothing was trained)."""
+    """mAP50 (range over runs as a bar) against GFLOPs, and against latency: ONNX Runtime's if measured (params
+    instead of mAP50 when nothing was trained); with scored exported models, every exp/runtime/precision point at
+    the largest measured size instead."""
     from ..common.plotting import plt, save_figure
 
     trained = [r for r in results if r.map50 is not None]
     settings = list(results[0].latency_ms)
     setting = next((s for s in settings if s.startswith("onnx")), settings[0])
     figure, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for axis, x_of, label in ((axes[0], lambda r: r.gflops, "GFLOPs at 416"),
-                              (axes[1], lambda r: r.latency_ms[setting], f"latency {setting} (ms)")):
+    if any(r.deployed for r in results):
+        plot_deployment(results, axes[1])
+        panels = ((axes[0], lambda r: r.gflops, "GFLOPs at 416"),)
+    else:
+        panels = ((axes[0], lambda r: r.gflops, "GFLOPs at 416"),
+                  (axes[1], lambda r: r.latency_ms[setting], f"latency {setting} (ms)"))
+    for axis, x_of, label in panels:
         points = trained or results
         y_of = (lambda r: 100 * r.map50) if trained else (lambda r: r.params_m)
         for r in points:
@@ -141,3 +200,23 @@ def plot_pareto(results: Sequence[VariantResult], path: str) -> None:
         axis.grid(alpha=0.3)
     figure.suptitle("yolox-lite variants (CPU, this machine)")
     save_figure(figure, path)
+
+
+def plot_deployment(results: Sequence[VariantResult], axis) -> None:
+    """mAP50 against measured latency, one point per exp and runtime (marker: runtime), at the size the mAP was
+    measured at when its latency was measured too, else at the largest size."""
+    sizes = {int(s.split("@")[1]) for s in results[0].latency_ms}
+    scored = {r.scored_size for r in results if r.deployed} & sizes
+    size = scored.pop() if len(scored) == 1 else max(sizes)
+    markers = {"torch": "o", "onnx": "s", "onnx-int8": "P", "openvino": "D", "openvino-int8": "X"}
+    colours = {r.exp: f"C{index}" for index, r in enumerate(results)}
+    for r in results:
+        for runtime, (map50, _, _) in scores_by_runtime(r).items():
+            key = f"{runtime}@{size}"
+            if key in r.latency_ms:
+                axis.scatter(r.latency_ms[key], 100 * map50, marker=markers.get(runtime, "o"), color=colours[r.exp],
+                             label=f"{r.exp} {runtime}")
+    axis.set_xlabel(f"latency at {size}x{size}, batch 1 (ms)")
+    axis.set_ylabel("mAP50 of the model in that runtime")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=6, loc="best")

@@ -63,12 +63,14 @@ def eval_worker(args):
         model = detector(path)
         if args.tsize is None:
             exp.test_size = model.size
-        source, described = {runtime: path}, f"{runtime_name} model {path}"
+        # the benchmark's runtime names, so that its latency and this accuracy meet in one table
+        source = {runtime: path, "runtime": runtime + ("-int8" if model.int8 else ""), "int8": model.int8}
+        described = f"{runtime_name} model {path}"
     else:
         ckpt = checkpoint_for(exp, args.ckpt, args.random_weights, args.experiment_name)
         device = torch.device("cuda", torch.cuda.current_device()) if args.device == "cuda" else "cpu"
         model = load_for_eval(exp, ckpt, device, args.fuse)
-        source = {"ckpt": ckpt}
+        source = {"ckpt": ckpt, "runtime": "torch"}
         described = (f"{get_model_info(exp.get_model(), exp.test_size)}, "
                      f"{'checkpoint ' + ckpt if ckpt else 'untrained weights'}")
     size = f"{exp.test_size[0]}x{exp.test_size[1]}"

@@ -8,8 +8,8 @@ import json
 
 from ..common import ConfigError, exits_cleanly_on_bad_input
 from ..common.io import atomic_open
-from ..quantize import (CALIBRATIONS, TYPE_PAIRS, quantization_sensitivity, quantize_onnx, quantize_openvino,
-                        training_images)
+from ..quantize import (CALIBRATIONS, OPENVINO_PRESETS, TYPE_PAIRS, output_fidelity, quantization_sensitivity,
+                        quantize_onnx, quantize_openvino, training_images)
 from .common import chosen_exp_file, load_exp
 
 
@@ -31,10 +31,14 @@ def make_parser():
                              "best INT8 mAP here (onnxruntime only)")
     parser.add_argument("--calibration", default=None, choices=sorted(CALIBRATIONS),
                         help="how activation ranges are read (onnxruntime only; default minmax)")
+    parser.add_argument("--preset", default=None, choices=OPENVINO_PRESETS,
+                        help="NNCF's activation scheme (openvino only; default performance: symmetric; mixed: "
+                             "asymmetric)")
     parser.add_argument("--keep-float", nargs="+", default=[], help="ONNX node names to leave in float")
     parser.add_argument("--sensitivity", default=None, metavar="INT8_ONNX",
-                        help="instead of quantizing: compare this INT8 model of --onnx with it tensor by tensor on "
-                             "--calib training images, write the table (worst first) to --output as JSON")
+                        help="instead of quantizing: compare this INT8 model of --onnx with it tensor by tensor and "
+                             "at the outputs on --calib held-out training images (not the first --calib a model is "
+                             "calibrated on), write the table (worst first) to --output as JSON")
     parser.add_argument("--show", type=int, default=15, help="rows of the sensitivity table to print")
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="exp overrides, e.g. data_dir DIR")
     return parser
@@ -47,21 +51,29 @@ def main(argv=None):
     if args.runtime == "openvino" and onnxruntime_only:
         raise ConfigError("--types, --per-tensor, --reduce-range and --calibration are ONNX Runtime settings; NNCF "
                           "picks its own (symmetric activations, per-channel weights)")
+    if args.preset and args.runtime != "openvino":
+        raise ConfigError("--preset is NNCF's setting (with --runtime openvino)")
     if args.sensitivity and (onnxruntime_only or args.keep_float or args.runtime == "openvino"):
         raise ConfigError("--sensitivity measures an existing INT8 model; quantization settings do not apply")
     exp = load_exp(chosen_exp_file(args.exp_file, args.name), args.opts)
-    images = training_images(exp, args.calib)
     if args.sensitivity:
+        # held out: the first --calib images of the same order are the ones a model was calibrated on
+        images = training_images(exp, args.calib, held_out=True)
         rows = quantization_sensitivity(args.onnx, args.sensitivity, images)
+        fidelity = output_fidelity(args.onnx, args.sensitivity, images)
         with atomic_open(args.output, "w") as file:
-            json.dump({"fp32": args.onnx, "int8": args.sensitivity, "images": len(images), "tensors": rows},
-                      file, indent=1)
+            json.dump({"fp32": args.onnx, "int8": args.sensitivity, "images": len(images), "output": fidelity,
+                       "tensors": rows}, file, indent=1)
+        print(f"outputs against FP32 on {len(images)} held-out training images (SQNR): boxes "
+              f"{fidelity['boxes_db']:.2f} dB, objectness {fidelity['objectness_db']:.2f} dB, classes "
+              f"{fidelity['classes_db']:.2f} dB")
         print(f"{'local dB':>9} {'accum. dB':>9}  {'op':8} node   (SQNR; lower = more signal lost)")
         for row in rows[:args.show]:
             print(f"{row['local_db']:9.2f} {row['accumulated_db']:9.2f}  {row['op']:8} {row['node']}")
         return
+    images = training_images(exp, args.calib)
     if args.runtime == "openvino":
-        report = quantize_openvino(args.onnx, args.output, images, args.keep_float)
+        report = quantize_openvino(args.onnx, args.output, images, args.keep_float, args.preset or "performance")
     else:
         report = quantize_onnx(args.onnx, args.output, images, args.types or "u8s8", not args.per_tensor,
                                args.reduce_range is not False, args.keep_float, args.calibration or "minmax")
