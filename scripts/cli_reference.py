@@ -22,6 +22,7 @@ TOOLS = [
     ("tools/quickstart.py", "yolox_mods.cli.quickstart"),
     ("python -m classification.compress", "classification.compress"),
     ("python -m classification.evaluate", "classification.evaluate"),
+    ("python -m classification.deploy", "classification.deploy"),
     ("python -m classification.block_study", "classification.block_study"),
 ]
 

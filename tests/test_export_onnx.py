@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from yolox_mods.cli.common import load_exp
-from yolox_mods.export import export_onnx, onnx_session
+from yolox_mods.common.onnx import onnx_session
+from yolox_mods.export import export_onnx
 
 EXPS = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "exps", "*.py")))
 

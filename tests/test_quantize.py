@@ -8,11 +8,12 @@ import onnxruntime as ort
 import pytest
 import torch
 
+from yolox_mods.benchmark.latency import untie_constants
 from yolox_mods.cli import quantize_onnx as quantize_cli
 from yolox_mods.cli.common import load_exp
 from yolox_mods.export import export_onnx
-from yolox_mods.quantize import (calibration_batches, output_fidelity, quantization_sensitivity, quantize_onnx,
-                                 quantize_openvino, training_images)
+from yolox_mods.quantize import (calibration_batches, output_fidelity, output_tail, quantization_sensitivity,
+                                 quantize_onnx, quantize_openvino, training_images)
 from yolox_mods.runtime import OnnxDetector, OpenVINODetector
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -21,7 +22,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def test_int8_model_keeps_metadata_and_tracks_fp32(synthetic_voc, tmp_path, capfd):
     exp = load_exp(os.path.join(ROOT, "exps", "yolox_voc_nano.py"), ["data_dir", synthetic_voc])
     torch.manual_seed(0)
-    model = exp.get_model().eval()
+    # spread BN statistics as training leaves them: a fresh model has near-constant tensors that percentile
+    # calibration cannot histogram
+    model = untie_constants(exp.get_model().eval())
     fp32 = str(tmp_path / "fp32.onnx")
     export_onnx(model, fp32, (96, 96))
     images = training_images(exp, 8)
@@ -31,12 +34,19 @@ def test_int8_model_keeps_metadata_and_tracks_fp32(synthetic_voc, tmp_path, capf
     int8 = str(tmp_path / "int8.onnx")
     report = quantize_onnx(fp32, int8, images, "u8s8", per_channel=True, reduce_range=False)
     assert report["quantize_nodes"] > 50 and report["bytes"] < 0.5 * report["fp32_bytes"]
+    # the head's scores and output concats stay in float: no quantize node reads them
+    tail = output_tail(onnx.load(fp32))
+    assert {"/head/Sigmoid", "/head/Sigmoid_5", "/head/Concat", "/head/Concat_6"} <= set(tail)
+    quantized_graph = onnx.load(int8).graph
+    producer = {output: node.name for node in quantized_graph.node for output in node.output}
+    assert not [n for n in quantized_graph.node if n.op_type == "QuantizeLinear" and producer.get(n.input[0]) in tail]
     keys = [p.key for p in onnx.load(int8).metadata_props]
     assert len(keys) == len(set(keys))  # each key once
     meta = {p.key: p.value for p in onnx.load(int8).metadata_props}
-    assert meta["yolox_lite_input_size"] == "96,96" and meta["yolox_lite_int8"] == "u8s8,per_channel,minmax"
+    assert meta["yolox_lite_input_size"] == "96,96"
+    assert meta["yolox_lite_int8"] == "u8s8,per_channel,percentile,float_outputs"
     batch = torch.rand(2, 3, 96, 96) * 255
-    assert OnnxDetector(int8).int8 == "u8s8,per_channel,minmax" and OnnxDetector(fp32).int8 is None
+    assert OnnxDetector(int8).int8 == "u8s8,per_channel,percentile,float_outputs" and OnnxDetector(fp32).int8 is None
     ours, theirs = OnnxDetector(int8)(batch), OnnxDetector(fp32)(batch)
     assert ours.shape == theirs.shape
     # boxes in pixels after decoding: INT8 stays close to FP32 (a broken graph would be off by orders)
@@ -47,9 +57,12 @@ def test_int8_model_keeps_metadata_and_tracks_fp32(synthetic_voc, tmp_path, capf
                        "--types", "u8u8", "data_dir", synthetic_voc])
     out = capfd.readouterr().out
     assert '"types": "u8u8"' in out and '"reduce_range": true' in out  # the measured default
+    assert '"calibration": "percentile"' in out and '"float_outputs": true' in out
     quantize_cli.main(["-n", "yolox_voc_nano", "--onnx", fp32, "--output", str(tmp_path / "cli.onnx"), "--calib", "4",
-                       "--no-reduce-range", "data_dir", synthetic_voc])
-    assert '"reduce_range": false' in capfd.readouterr().out
+                       "--no-reduce-range", "--calibration", "minmax", "--quantized-outputs", "data_dir",
+                       synthetic_voc])
+    out = capfd.readouterr().out
+    assert '"reduce_range": false' in out and '"calibration": "minmax"' in out and '"float_outputs": false' in out
 
 
 def test_nncf_openvino_int8_keeps_metadata_and_tracks_fp32(synthetic_voc, tmp_path, capfd):
@@ -58,11 +71,12 @@ def test_nncf_openvino_int8_keeps_metadata_and_tracks_fp32(synthetic_voc, tmp_pa
     fp32 = str(tmp_path / "fp32.onnx")
     export_onnx(exp.get_model().eval(), fp32, (96, 96))
     int8 = str(tmp_path / "ov" / "int8.xml")
-    report = quantize_openvino(fp32, int8, training_images(exp, 8), preset="mixed")
-    assert report["preset"] == "mixed" and report["fake_quantize_nodes"] > 50 and os.path.exists(str(tmp_path / "ov" / "int8.bin"))
+    report = quantize_openvino(fp32, int8, training_images(exp, 8), preset="performance")
+    assert report["preset"] == "performance" and report["fake_quantize_nodes"] > 50
+    assert os.path.exists(str(tmp_path / "ov" / "int8.bin"))
     assert sorted(os.listdir(tmp_path / "ov")) == ["int8.bin", "int8.xml"]  # the staging folder is gone
     quantized = OpenVINODetector(int8)
-    assert quantized.size == (96, 96) and quantized.int8 == "nncf,mixed" and OpenVINODetector(fp32).int8 is None
+    assert quantized.size == (96, 96) and quantized.int8 == "nncf,performance" and OpenVINODetector(fp32).int8 is None
     batch = torch.rand(2, 3, 96, 96) * 255
     ours, theirs = quantized(batch), OpenVINODetector(fp32)(batch)
     assert ours.shape == theirs.shape and (ours[..., :4] - theirs[..., :4]).abs().median() < 8.0
@@ -71,8 +85,8 @@ def test_nncf_openvino_int8_keeps_metadata_and_tracks_fp32(synthetic_voc, tmp_pa
     with pytest.raises(SystemExit):
         quantize_cli.main(["-n", "yolox_voc_nano", "--onnx", fp32, "--output", int8, "--runtime", "openvino",
                            "--reduce-range", "data_dir", synthetic_voc])
-    assert ("error: --types, --per-tensor, --reduce-range and --calibration are ONNX Runtime settings"
-            in capfd.readouterr().err)
+    assert ("error: --types, --per-tensor, --reduce-range, --calibration and --quantized-outputs are ONNX Runtime "
+            "settings; NNCF's is --preset" in capfd.readouterr().err)
     with pytest.raises(SystemExit):
         quantize_cli.main(["-n", "yolox_voc_nano", "--onnx", fp32, "--output", str(tmp_path / "x.onnx"),
                            "--preset", "mixed", "data_dir", synthetic_voc])
@@ -85,7 +99,8 @@ def test_sensitivity_table_matches_a_hand_computed_sqnr(synthetic_voc, tmp_path,
     fp32, int8 = str(tmp_path / "fp32.onnx"), str(tmp_path / "int8.onnx")
     export_onnx(exp.get_model().eval(), fp32, (96, 96))
     images = training_images(exp, 6)
-    report = quantize_onnx(fp32, int8, images, keep_float=["/head/Concat_6"])
+    report = quantize_onnx(fp32, int8, images, keep_float=["/head/Concat_6"], calibration="minmax",
+                           float_outputs=False)
     assert report["calibration"] == "minmax" and report["kept_float"] == ["/head/Concat_6"]
     rows = quantization_sensitivity(fp32, int8, images[:3])
     assert [r["local_db"] for r in rows] == sorted(r["local_db"] for r in rows)

@@ -35,16 +35,3 @@ def export_onnx(model: nn.Module, path: str, size: Tuple[int, int], opset: int =
         graph.metadata_props.add(key=key, value=value)
     with atomic_open(path, "wb") as file:
         file.write(graph.SerializeToString())
-
-
-def onnx_session(path: str, threads: int = 0, spinning: bool = True):
-    """An ONNX Runtime CPU session (``threads`` 0: its default). ``spinning=False`` stops its idle threads from
-    busy-waiting after each run, which would steal the cores from whatever runs next (another session in a
-    side-by-side benchmark)."""
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
-    if not spinning:
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])

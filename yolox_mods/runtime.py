@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 
 from .common.errors import ConfigError, DataError
-from .export import onnx_session
+from .common.onnx import onnx_session
 
 
 class ExportedDetector(nn.Module):

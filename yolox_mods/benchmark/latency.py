@@ -10,7 +10,8 @@ import torch
 from tqdm import tqdm
 
 from ..common.errors import ConfigError
-from ..export import export_onnx, onnx_session
+from ..common.onnx import onnx_session
+from ..export import export_onnx
 from .report import VariantResult
 
 
@@ -68,8 +69,9 @@ RUNTIMES = {
     "torch": "PyTorch eager, FP32",
     "onnx": "ONNX Runtime FP32",
     "openvino": "OpenVINO FP32 (CPU plugin, latency hint)",
-    "onnx-int8": "ONNX Runtime static INT8 (QDQ, U8S8, per-channel 7-bit weights)",
-    "openvino-int8": "OpenVINO INT8 (NNCF default post-training quantization)",
+    "onnx-int8": "ONNX Runtime static INT8 (QDQ, U8S8, per-channel 7-bit weights, percentile calibration, head "
+                 "outputs in float)",
+    "openvino-int8": "OpenVINO INT8 (NNCF post-training quantization, mixed preset)",
 }
 
 

@@ -5,7 +5,8 @@ import numpy as np
 import torch
 
 from ..common import DataError, exits_cleanly_on_bad_input, load_checkpoint, load_exact
-from ..export import export_onnx, onnx_session
+from ..common.onnx import onnx_session
+from ..export import export_onnx
 from .common import checkpoint_for, load_exp
 
 

@@ -8,8 +8,9 @@ import json
 
 from ..common import ConfigError, exits_cleanly_on_bad_input
 from ..common.io import atomic_open
-from ..quantize import (CALIBRATIONS, OPENVINO_PRESETS, TYPE_PAIRS, output_fidelity, quantization_sensitivity,
-                        quantize_onnx, quantize_openvino, training_images)
+from ..common.onnx import CALIBRATIONS, TYPE_PAIRS
+from ..quantize import (OPENVINO_PRESETS, output_fidelity, quantization_sensitivity, quantize_onnx, quantize_openvino,
+                        training_images)
 from .common import chosen_exp_file, load_exp
 
 
@@ -30,10 +31,13 @@ def make_parser():
                         help="7-bit weights: no saturation on CPUs without VNNI; on by default, it measured the "
                              "best INT8 mAP here (onnxruntime only)")
     parser.add_argument("--calibration", default=None, choices=sorted(CALIBRATIONS),
-                        help="how activation ranges are read (onnxruntime only; default minmax)")
+                        help="how activation ranges are read (onnxruntime only; default percentile)")
+    parser.add_argument("--quantized-outputs", action="store_true",
+                        help="quantize the head's sigmoid scores and output concats too (onnxruntime only; by "
+                             "default they stay in float: quantized, they lost the most agreement with FP32)")
     parser.add_argument("--preset", default=None, choices=OPENVINO_PRESETS,
-                        help="NNCF's activation scheme (openvino only; default performance: symmetric; mixed: "
-                             "asymmetric)")
+                        help="NNCF's activation scheme (openvino only; default mixed: asymmetric; performance: "
+                             "symmetric)")
     parser.add_argument("--keep-float", nargs="+", default=[], help="ONNX node names to leave in float")
     parser.add_argument("--sensitivity", default=None, metavar="INT8_ONNX",
                         help="instead of quantizing: compare this INT8 model of --onnx with it tensor by tensor and "
@@ -47,10 +51,11 @@ def make_parser():
 @exits_cleanly_on_bad_input
 def main(argv=None):
     args = make_parser().parse_args(argv)
-    onnxruntime_only = args.types or args.per_tensor or args.reduce_range is not None or args.calibration
+    onnxruntime_only = (args.types or args.per_tensor or args.reduce_range is not None or args.calibration
+                        or args.quantized_outputs)
     if args.runtime == "openvino" and onnxruntime_only:
-        raise ConfigError("--types, --per-tensor, --reduce-range and --calibration are ONNX Runtime settings; NNCF "
-                          "picks its own (symmetric activations, per-channel weights)")
+        raise ConfigError("--types, --per-tensor, --reduce-range, --calibration and --quantized-outputs are ONNX "
+                          "Runtime settings; NNCF's is --preset")
     if args.preset and args.runtime != "openvino":
         raise ConfigError("--preset is NNCF's setting (with --runtime openvino)")
     if args.sensitivity and (onnxruntime_only or args.keep_float or args.runtime == "openvino"):
@@ -73,10 +78,11 @@ def main(argv=None):
         return
     images = training_images(exp, args.calib)
     if args.runtime == "openvino":
-        report = quantize_openvino(args.onnx, args.output, images, args.keep_float, args.preset or "performance")
+        report = quantize_openvino(args.onnx, args.output, images, args.keep_float, args.preset or "mixed")
     else:
         report = quantize_onnx(args.onnx, args.output, images, args.types or "u8s8", not args.per_tensor,
-                               args.reduce_range is not False, args.keep_float, args.calibration or "minmax")
+                               args.reduce_range is not False, args.keep_float, args.calibration or "percentile",
+                               not args.quantized_outputs)
     print(json.dumps(report, indent=2))
 
 
