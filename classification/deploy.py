@@ -4,8 +4,6 @@ on the test split: macro F1, accuracy, bytes and batch-1 latency, FP32 against I
 import argparse
 import json
 import os
-import statistics
-import time
 from typing import Iterator, List
 
 import numpy as np
@@ -16,7 +14,7 @@ from yolox_mods.common import ConfigError, atomic_open, atomic_write_text, exits
 from yolox_mods.common.onnx import CALIBRATIONS, TYPE_PAIRS, onnx_session, static_int8
 
 from .data import ImageDataset, Split, load_data
-from .metrics import count_macs, macro_f1
+from .metrics import count_macs, macro_f1, median_ms
 from .models import ShuffleNetV1, load_model
 
 
@@ -57,14 +55,8 @@ def onnx_scores(path: str, split: Split, size: int, runs: int = 100) -> dict:
     predictions = np.concatenate(logits).argmax(1)
     labels = np.asarray(split.labels)
     image = next(feeds(split, size, [0]))
-    times = []
-    for index in range(runs + 5):
-        start = time.perf_counter()
-        session.run(None, image)
-        if index >= 5:
-            times.append(1000 * (time.perf_counter() - start))
     return {"f1": macro_f1(labels, predictions, len(split.classes)), "accuracy": float(np.mean(predictions == labels)),
-            "latency_ms": statistics.median(times), "bytes": os.path.getsize(path)}
+            "latency_ms": median_ms(lambda: session.run(None, image), runs), "bytes": os.path.getsize(path)}
 
 
 def deploy(ckpt: str, data: str, output: str, calib: int = 100, runs: int = 100, types: str = "u8s8",

@@ -3,8 +3,6 @@ a confusion matrix and CPU latency of a checkpoint written by classification.com
 import argparse
 import json
 import os
-import statistics
-import time
 
 import numpy as np
 import torch
@@ -13,7 +11,8 @@ from tabulate import tabulate
 from yolox_mods.common import ConfigError, DataError, atomic_write_text, exits_cleanly_on_bad_input
 
 from .data import load_split
-from .metrics import compression_score, confusion_matrix, count_macs, count_params, macro_f1, per_class_scores
+from .metrics import (compression_score, confusion_matrix, count_macs, count_params, macro_f1, median_ms,
+                      per_class_scores)
 from .models import ShuffleNetV1, load_model
 from .train import predict
 
@@ -59,14 +58,8 @@ def reference_of(ckpt: str, stage: str = None, split: str = "test"):
 def latency_ms(model: torch.nn.Module, size: int, runs: int) -> float:
     """Median milliseconds of a batch-1 forward pass on this CPU, after 5 warm-up passes."""
     image = torch.randn(1, 3, size, size)
-    times = []
     with torch.no_grad():
-        for index in range(runs + 5):
-            start = time.perf_counter()
-            model(image)
-            if index >= 5:
-                times.append(1000 * (time.perf_counter() - start))
-    return statistics.median(times)
+        return median_ms(lambda: model(image), runs)
 
 
 def plot_confusion(matrix: np.ndarray, classes, path: str, title: str) -> None:

@@ -7,6 +7,7 @@ import torch
 import torch.nn as nn
 
 from .blocks import MixConv, merge_mixconvs
+from .common.errors import DataError
 from .common.io import atomic_open
 
 
@@ -35,3 +36,11 @@ def export_onnx(model: nn.Module, path: str, size: Tuple[int, int], opset: int =
         graph.metadata_props.add(key=key, value=value)
     with atomic_open(path, "wb") as file:
         file.write(graph.SerializeToString())
+
+
+def exported_size(metadata: dict, path: str) -> Tuple[int, int]:
+    """The (h, w) input size ``export_onnx`` recorded in a model's ``metadata``; a file without it is a
+    ``DataError`` naming it."""
+    if "yolox_lite_input_size" not in metadata:
+        raise DataError(f"{path}: not exported by tools/export_onnx.py (no yolox_lite metadata)")
+    return tuple(int(v) for v in metadata["yolox_lite_input_size"].split(","))

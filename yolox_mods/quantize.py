@@ -10,6 +10,7 @@ from .common.errors import ConfigError
 from .common.images import read_image
 from .common.io import atomic_open
 from .common.onnx import onnx_session, static_int8
+from .export import exported_size
 
 # The ONNX Runtime defaults (docs/results.md): U8S8 with reduce_range measured the best INT8 mAP of the type pairs
 # on stock nano's published weights (2,000 test images, mAP50 10.17 in FP32: U8S8 8.29, U8U8 8.61, U8S8 with
@@ -57,7 +58,7 @@ def quantize_onnx(fp32_path: str, int8_path: str, calibration_images: Sequence[s
         raise ConfigError("quantization needs calibration images (training images, never test images)")
     model = onnx.load(fp32_path)
     meta = {p.key: p.value for p in model.metadata_props}
-    size = tuple(int(v) for v in meta["yolox_lite_input_size"].split(","))
+    size = exported_size(meta, fp32_path)
     unknown = sorted(set(keep_float) - {node.name for node in model.graph.node})
     if unknown:
         raise ConfigError(f"{fp32_path}: no node named {unknown[0]!r} to keep in float")
@@ -138,7 +139,6 @@ def quantization_sensitivity(fp32_path: str, int8_path: str, images: Sequence[st
     their saturation; the deployed model's mAP does). Each row names the node that produces the tensor, which is
     what ``keep_float`` takes."""
     import onnx
-    from onnxruntime.quantization import CalibrationDataReader
     from onnxruntime.quantization.qdq_loss_debug import (collect_activations, compute_activation_error,
                                                          create_activation_matching,
                                                          modify_model_output_intermediate_tensors)
@@ -146,25 +146,14 @@ def quantization_sensitivity(fp32_path: str, int8_path: str, images: Sequence[st
     if not images:
         raise ConfigError("a sensitivity measurement needs images (training or validation, never test)")
     fp32 = onnx.load(fp32_path)
-    meta = {p.key: p.value for p in fp32.metadata_props}
-    if "yolox_lite_input_size" not in meta:
-        raise ConfigError(f"{fp32_path}: not exported by tools/export_onnx.py (no yolox_lite metadata)")
-    size = tuple(int(v) for v in meta["yolox_lite_input_size"].split(","))
+    size = exported_size({p.key: p.value for p in fp32.metadata_props}, fp32_path)
     producers = {output: node for node in fp32.graph.node for output in node.output}
-
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            self.batches = calibration_batches(images, size)
-
-        def get_next(self):
-            return next(self.batches, None)
-
     activations = {}
     with tempfile.TemporaryDirectory() as work:
         for name, path in (("float", fp32_path), ("int8", int8_path)):
             augmented = os.path.join(work, f"{name}.onnx")
             modify_model_output_intermediate_tensors(path, augmented)
-            activations[name] = collect_activations(augmented, Reader())
+            activations[name] = collect_activations(augmented, calibration_batches(images, size))
     errors = compute_activation_error(create_activation_matching(activations["int8"], activations["float"]))
     rows = []
     for tensor, error in errors.items():
@@ -192,17 +181,17 @@ def output_fidelity(fp32_path: str, int8_path: str, images: Sequence[str]) -> di
     of training images can choose between quantization settings where a small labelled split cannot): SQNR in
     dB of the box, objectness and class columns, each session run as deployed (ONNX Runtime fuses the
     quantize-dequantize pairs into integer kernels)."""
+    from onnxruntime.quantization.qdq_loss_debug import compute_signal_to_quantization_noice_ratio
+
     def outputs(path):
         session = onnx_session(path, 0)
-        size = tuple(int(v) for v in session.get_modelmeta().custom_metadata_map["yolox_lite_input_size"].split(","))
+        size = exported_size(session.get_modelmeta().custom_metadata_map, path)
         return np.concatenate([session.run(None, batch)[0] for batch in calibration_batches(images, size)])
 
     reference, quantized = outputs(fp32_path), outputs(int8_path)
 
     def sqnr(columns):
-        signal = np.linalg.norm(reference[..., columns])
-        return float(20 * np.log10(signal / max(np.linalg.norm(reference[..., columns] - quantized[..., columns]),
-                                                 1e-12)))
+        return float(compute_signal_to_quantization_noice_ratio(reference[..., columns], quantized[..., columns]))
 
     return {"images": len(images), "boxes_db": sqnr(slice(0, 4)), "objectness_db": sqnr(slice(4, 5)),
             "classes_db": sqnr(slice(5, None))}

@@ -10,6 +10,7 @@ import torch.nn as nn
 
 from .common.errors import ConfigError, DataError
 from .common.onnx import onnx_session
+from .export import exported_size
 
 
 class ExportedDetector(nn.Module):
@@ -21,14 +22,12 @@ class ExportedDetector(nn.Module):
 
     def __init__(self, path: str, run_one: Callable[[np.ndarray], np.ndarray], metadata: Dict[str, str]):
         super().__init__()
-        if "yolox_lite_input_size" not in metadata:
-            raise DataError(f"{path}: not exported by tools/export_onnx.py (no yolox_lite metadata)")
+        self.size: Tuple[int, int] = exported_size(metadata, path)
         self.path = path
         self.run_one = run_one
         self.decoded = metadata.get("yolox_lite_decoded") == "1"
         # set by tools/quantize_onnx.py: how the model was quantized (None: FP32)
         self.int8 = metadata.get("yolox_lite_int8")
-        self.size: Tuple[int, int] = tuple(int(v) for v in metadata["yolox_lite_input_size"].split(","))
         # the evaluator reads the device and dtype from the parameters
         self.placeholder = nn.Parameter(torch.zeros(1), requires_grad=False)
 

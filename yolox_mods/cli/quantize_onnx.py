@@ -77,12 +77,15 @@ def main(argv=None):
             print(f"{row['local_db']:9.2f} {row['accumulated_db']:9.2f}  {row['op']:8} {row['node']}")
         return
     images = training_images(exp, args.calib)
+    # only what was given: the library holds the measured defaults
     if args.runtime == "openvino":
-        report = quantize_openvino(args.onnx, args.output, images, args.keep_float, args.preset or "mixed")
+        given = {"preset": args.preset} if args.preset else {}
+        report = quantize_openvino(args.onnx, args.output, images, args.keep_float, **given)
     else:
-        report = quantize_onnx(args.onnx, args.output, images, args.types or "u8s8", not args.per_tensor,
-                               args.reduce_range is not False, args.keep_float, args.calibration or "percentile",
-                               not args.quantized_outputs)
+        given = {key: value for key, value in (("types", args.types), ("reduce_range", args.reduce_range),
+                                               ("calibration", args.calibration)) if value is not None}
+        report = quantize_onnx(args.onnx, args.output, images, per_channel=not args.per_tensor,
+                               keep_float=args.keep_float, float_outputs=not args.quantized_outputs, **given)
     print(json.dumps(report, indent=2))
 
 
