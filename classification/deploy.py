@@ -37,14 +37,17 @@ def feeds(split: Split, size: int, indices) -> Iterator[dict]:
 
 
 def quantize_classifier(fp32_path: str, int8_path: str, train: Split, size: int, count: int = 100, seed: int = 0,
-                        types: str = "u8s8", reduce_range: bool = True, calibration: str = "percentile") -> None:
-    """An INT8 copy of ``fp32_path`` calibrated on ``count`` training images drawn with ``seed``."""
+                        types: str = "u8s8", reduce_range: bool = True, calibration: str = "percentile") -> str:
+    """An INT8 copy of ``fp32_path`` calibrated on ``count`` training images drawn with ``seed``; returns the
+    calibration method used (``static_int8``)."""
     if count < 1:
         raise ConfigError("quantization needs calibration images (training images, never test images)")
     chosen = np.random.default_rng(seed).permutation(len(train.labels))[:count]
-    quantized = static_int8(fp32_path, lambda: feeds(train, size, chosen), types, True, reduce_range, calibration)
+    quantized, used = static_int8(fp32_path, lambda: feeds(train, size, chosen), types, True, reduce_range,
+                                  calibration)
     with atomic_open(int8_path, "wb") as file:
         file.write(quantized.SerializeToString())
+    return used
 
 
 def onnx_scores(path: str, split: Split, size: int, runs: int = 100) -> dict:
@@ -72,15 +75,15 @@ def deploy(ckpt: str, data: str, output: str, calib: int = 100, runs: int = 100,
     stem = os.path.join(output, os.path.splitext(os.path.basename(ckpt))[0])
     fp32, int8 = f"{stem}_fp32.onnx", f"{stem}_int8.onnx"
     export_classifier(model, size, fp32)
-    quantize_classifier(fp32, int8, train, size, calib, types=types, reduce_range=reduce_range,
-                        calibration=calibration)
+    used = quantize_classifier(fp32, int8, train, size, calib, types=types, reduce_range=reduce_range,
+                               calibration=calibration)
     macs = count_macs(model, size)
     rows = []
     for precision, path in (("FP32", fp32), ("INT8", int8)):
         scores = onnx_scores(path, split, size, runs)
         rows.append({"checkpoint": ckpt, "precision": precision, "split": split_name, "images": len(split.labels),
                      "macs": macs, **scores})
-    rows[1]["int8"] = {"types": types, "reduce_range": reduce_range, "calibration": calibration,
+    rows[1]["int8"] = {"types": types, "reduce_range": reduce_range, "calibration": used,
                        "calibration_images": calib}
     return rows
 

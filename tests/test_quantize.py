@@ -102,6 +102,10 @@ def test_sensitivity_table_matches_a_hand_computed_sqnr(synthetic_voc, tmp_path,
     report = quantize_onnx(fp32, int8, images, keep_float=["/head/Concat_6"], calibration="minmax",
                            float_outputs=False)
     assert report["calibration"] == "minmax" and report["kept_float"] == ["/head/Concat_6"]
+    # a fresh model's near-constant tensors cannot be binned by the default percentile: minmax, and the report says so
+    fallback = quantize_onnx(fp32, str(tmp_path / "fallback.onnx"), images)
+    assert fallback["calibration"] == "minmax (percentile could not bin a near-constant tensor)"
+    capfd.readouterr()  # ONNX Runtime's own progress lines
     rows = quantization_sensitivity(fp32, int8, images[:3])
     assert [r["local_db"] for r in rows] == sorted(r["local_db"] for r in rows)
     by_node = {r["node"]: r for r in rows}

@@ -63,8 +63,8 @@ def quantize_onnx(fp32_path: str, int8_path: str, calibration_images: Sequence[s
     if unknown:
         raise ConfigError(f"{fp32_path}: no node named {unknown[0]!r} to keep in float")
     excluded = list(dict.fromkeys([*keep_float, *(output_tail(model) if float_outputs else [])]))
-    quantized = static_int8(fp32_path, lambda: calibration_batches(calibration_images, size), types, per_channel,
-                            reduce_range, calibration, excluded)
+    quantized, calibration = static_int8(fp32_path, lambda: calibration_batches(calibration_images, size), types,
+                                         per_channel, reduce_range, calibration, excluded)
     # ONNX Runtime copies some of the source's metadata: write the export's keys once each
     props = {p.key: p.value for p in quantized.metadata_props}
     props.update(meta)

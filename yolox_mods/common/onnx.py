@@ -2,7 +2,7 @@
 batches the caller draws (the detector letterboxes VOC images, the classifier resizes photos)."""
 import os
 import tempfile
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator, Sequence, Tuple
 
 from .errors import ConfigError
 
@@ -30,9 +30,11 @@ def onnx_session(path: str, threads: int = 0, spinning: bool = True):
 
 def static_int8(fp32_path: str, batches: Callable[[], Iterator[dict]], types: str = "u8s8",
                 per_channel: bool = True, reduce_range: bool = True, calibration: str = "percentile",
-                exclude: Sequence[str] = ()):
-    """The ``onnx.ModelProto`` of ONNX Runtime's static QDQ quantization of ``fp32_path``, calibrated on the feeds
-    ``batches()`` yields (``{input name: array}``); ``exclude``: node names left in float."""
+                exclude: Sequence[str] = ()) -> Tuple[object, str]:
+    """(the ``onnx.ModelProto`` of ONNX Runtime's static QDQ quantization of ``fp32_path``, the calibration method
+    used), calibrated on the feeds ``batches()`` yields (``{input name: array}``); ``exclude``: node names left in
+    float. A histogram calibration (percentile, entropy) cannot bin a tensor whose values are (almost) constant,
+    as in untrained models: the model is then calibrated with minmax, and the method returned says so."""
     import onnx
     from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
                                           quantize_static)
@@ -52,12 +54,15 @@ def static_int8(fp32_path: str, batches: Callable[[], Iterator[dict]], types: st
     activation, weight = (getattr(QuantType, name) for name in TYPE_PAIRS[types])
     with tempfile.TemporaryDirectory() as work:
         raw = os.path.join(work, "int8.onnx")
-        try:
-            quantize_static(fp32_path, raw, Reader(), quant_format=QuantFormat.QDQ, per_channel=per_channel,
-                            reduce_range=reduce_range, activation_type=activation, weight_type=weight,
-                            nodes_to_exclude=list(exclude),
-                            calibrate_method=getattr(CalibrationMethod, CALIBRATIONS[calibration]))
-        except ValueError as error:  # the histogram calibrators on a tensor that is (almost) constant
-            raise ConfigError(f"{fp32_path}: {calibration} calibration failed ({error}); minmax does not "
-                              "histogram") from None
-        return onnx.load(raw)
+        for method in dict.fromkeys([calibration, "minmax"]):
+            try:
+                quantize_static(fp32_path, raw, Reader(), quant_format=QuantFormat.QDQ, per_channel=per_channel,
+                                reduce_range=reduce_range, activation_type=activation, weight_type=weight,
+                                nodes_to_exclude=list(exclude),
+                                calibrate_method=getattr(CalibrationMethod, CALIBRATIONS[method]))
+            except ValueError as error:  # numpy's histogram on a tensor whose range has no room for the bins
+                if method == "minmax" or "bins" not in str(error):
+                    raise
+                continue
+            used = method if method == calibration else f"minmax ({calibration} could not bin a near-constant tensor)"
+            return onnx.load(raw), used
