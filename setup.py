@@ -9,7 +9,7 @@ setup(
     python_requires=">=3.9",
     install_requires=[
         "loguru", "tabulate", "pycocotools", "opencv-python-headless", "thop", "psutil", "tqdm", "tensorboard",
-        "matplotlib", "pyyaml", "onnx", "onnxruntime", "openvino", "nncf", "pillow", "numpy",
+        "matplotlib", "pyyaml", "onnx", "onnxruntime", "openvino", "nncf", "pillow", "numpy", "tensorly",
     ],
     extras_require={"test": ["pytest", "hypothesis"]},
     entry_points={"console_scripts": [

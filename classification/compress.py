@@ -4,7 +4,8 @@ Stage kinds (each a function below, registered in ``STAGES``):
 - ``train``: a fresh model (the recipe's ``model``, updated by the stage's, or the architecture of the stage named
   by ``architecture_of``: the from-scratch control of a compressed model), trained from scratch;
 - ``input_size_search``: one such model per input size, tabulated (the working size stays the recipe's);
-- ``layer_prune`` / ``channel_prune`` / ``decompose``: surgery on the ``from`` stage's model, then fine-tuning;
+- ``layer_prune`` / ``channel_prune`` / ``decompose`` / ``lowrank``: surgery on the ``from`` stage's model (units,
+  channels, more groups, or low-rank group 1x1 convs by Tucker-2), then fine-tuning;
 - ``distill``: the ``from`` model (or a fresh ``model``) trained against the frozen ``teachers`` (stage names);
   one teacher = single KD, several = ensemble (averaged soft targets), a teacher that was itself distilled =
   a chain; ``method: true_label`` distils only where the teacher is right;
@@ -31,6 +32,7 @@ from yolox_mods.common.cli import warn_if_cores_are_shared
 from .data import Split, data_or_generated, load_data
 from .decompose import decompose_groups
 from .distill import Distiller
+from .lowrank import factorise, factorise_to_macs
 from .metrics import compression_score, count_macs, count_params
 from .models import ShuffleNetV1, build_model, load_model, save_model
 from .prune import channels_for_ratio, prune_layers, prune_stage_channels, prune_to_macs
@@ -213,13 +215,17 @@ def data_fingerprint(*splits: Split) -> str:
 
 
 # ----------------------------------------------------------------------------- stage kinds
+# kinds that cut the ``from`` stage's model and fine-tune it
+SURGERY = ("layer_prune", "channel_prune", "decompose", "lowrank")
+
+
 def previous_stage(pipeline: Pipeline, stage: dict) -> str:
     if "from" in stage:
         return stage["from"]
     names = [s["name"] for s in pipeline.recipe["stages"]]
     index = names.index(stage["name"])
     compressing = [s["name"] for s in pipeline.recipe["stages"][:index]
-                   if s["kind"] in ("layer_prune", "channel_prune", "decompose", "distill")]
+                   if s["kind"] in SURGERY + ("distill",)]
     return compressing[-1] if compressing else next(s["name"] for s in pipeline.recipe["stages"]
                                                     if s["kind"] == "train")
 
@@ -227,7 +233,7 @@ def previous_stage(pipeline: Pipeline, stage: dict) -> str:
 def upstream(pipeline: Pipeline, stage: dict) -> List[str]:
     """The stages whose models this stage starts from or learns from."""
     names = list(stage.get("teachers", [])) + ([stage["architecture_of"]] if "architecture_of" in stage else [])
-    if stage["kind"] in ("layer_prune", "channel_prune", "decompose") or (stage["kind"] == "distill"
+    if stage["kind"] in SURGERY or (stage["kind"] == "distill"
                                                                           and "model" not in stage) or (
             stage["kind"] == "unstructured" and stage.get("method", "magnitude") == "magnitude"):
         names.append(previous_stage(pipeline, stage))
@@ -290,6 +296,12 @@ def channel_prune(pipeline: Pipeline, model: ShuffleNetV1, stage: dict) -> Shuff
     return prune_stage_channels(model, remove, criterion, stage.get("scope", "local"), data)
 
 
+def lowrank(pipeline: Pipeline, model: ShuffleNetV1, stage: dict) -> ShuffleNetV1:
+    if "target_macs" in stage:
+        return factorise_to_macs(model, stage["target_macs"], pipeline.input_size, stage.get("stages"))
+    return factorise(model, stage["rank_ratio"], stage.get("stages"))
+
+
 def run_unstructured(pipeline: Pipeline, stage: dict, started: float) -> None:
     """Unstructured pruning to ``sparsity`` of the conv and linear weights, masks kept through training.
 
@@ -345,6 +357,7 @@ STAGES: Dict[str, Callable[[Pipeline, dict, float], None]] = {
     "channel_prune": finetune_after(channel_prune),
     "decompose": finetune_after(lambda pipeline, model, stage: decompose_groups(model, stage["stage"],
                                                                                 stage.get("factor", 2))),
+    "lowrank": finetune_after(lowrank),
     "distill": run_distill,
     "unstructured": run_unstructured,
 }

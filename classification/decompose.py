@@ -15,7 +15,7 @@ from yolox_mods.common import ConfigError
 
 from .channels import channel_spaces, stage_space
 from .models import ShuffleNetV1, build_model
-from .prune import dense_weight, load_from_dense
+from .prune import check_full_rank, dense_weight, load_from_dense
 
 
 def split_each(splits: Sequence[int], factor: int, what: str) -> List[int]:
@@ -30,6 +30,7 @@ def split_each(splits: Sequence[int], factor: int, what: str) -> List[int]:
 
 def decompose_groups(model: ShuffleNetV1, stage: int, factor: int = 2) -> ShuffleNetV1:
     """A new model whose ``stage`` uses ``factor`` x more groups in every 1x1 conv and channel shuffle."""
+    check_full_rank(model)
     config = copy.deepcopy(model.config)
     old_groups = config["stage_groups"][stage]
     new_groups = old_groups * factor

@@ -13,7 +13,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 
-from yolox_mods.blocks import GroupPointwiseConv
+from yolox_mods.blocks import GroupPointwiseConv, LowRankPointwise
 from yolox_mods.common import ConfigError
 
 from .channels import ChannelSpace, cascade, channel_spaces, kept_channels, stage_space
@@ -23,8 +23,17 @@ from .models import ShuffleNetV1, StageTaps, build_model
 
 
 # ----------------------------------------------------------------------------- group pointwise helpers
+def check_full_rank(module: nn.Module) -> None:
+    """Channel pruning and group decomposition read and write whole group weights, which a low-rank group does
+    not have."""
+    if any(isinstance(block, LowRankPointwise) for block in module.modules()):
+        raise ConfigError("channel pruning and group decomposition need full-rank group convs: factorise (kind "
+                          "lowrank) after them, not before")
+
+
 def dense_weight(conv: GroupPointwiseConv) -> torch.Tensor:
     """The (out, in) matrix of a group 1x1 conv, zero outside its diagonal group blocks."""
+    check_full_rank(conv)
     dense = torch.zeros(conv.out_channels, conv.in_channels)
     row = col = 0
     for block, rows, cols in zip(conv.convs, conv.out_splits, conv.in_splits):

@@ -21,7 +21,7 @@ COMMON: Schema = {
     "kind": (str, REQUIRED, "one of the stage kinds"),
 }
 FROM: Schema = {"from": (str, None, "stage whose model this one starts from (None: the last earlier "
-                                    "layer_prune/channel_prune/decompose/distill stage, else the first train stage)")}
+                                    "layer_prune/channel_prune/decompose/lowrank/distill stage, else the first train stage)")}
 MODEL: Schema = {"model": (dict, None, "ShuffleNetV1 arguments over the recipe's model (e.g. {width: 1.0})")}
 
 KINDS: Dict[str, Schema] = {
@@ -43,6 +43,11 @@ KINDS: Dict[str, Schema] = {
                       "scope": (str, "local", "local or global (remove and ratio; a target is always global)")},
     "decompose": {**FROM, "stage": (int, REQUIRED, "stage index whose group convs get more groups"),
                   "factor": (int, 2, "groups multiplied by this")},
+    "lowrank": {**FROM,
+                "rank_ratio": (float, None, "kept rank of every group 1x1 conv group, as a fraction of min(in, out) "
+                                            "(give rank_ratio or target_macs)"),
+                "target_macs": (int, None, "the largest rank_ratio whose thop MACs at input_size are at most this"),
+                "stages": (list, None, "stage indices whose group 1x1 convs are factorised (None: all)")},
     "unstructured": {**FROM, **MODEL,
                      "sparsity": (float, REQUIRED, "fraction of the conv and linear weights zeroed"),
                      "method": (str, "magnitude", "magnitude (prunes the from model) or snip (a fresh model, at "
@@ -122,6 +127,8 @@ def check_recipe(recipe: Optional[dict], path: str) -> dict:
             _check_channel_prune(stage, where, len(repeats))
         if kind == "unstructured":
             _check_unstructured(stage, where)
+        if kind == "lowrank":
+            _check_lowrank(stage, where, len(repeats))
         if kind == "distill":
             _check_distill(stage, where)
         seen.append(stage["name"])
@@ -158,6 +165,20 @@ def _check_distill(stage: dict, where: str) -> None:
     if stage.get("method") in ("fitnet", "sp", "rkd") and len(stage["teachers"]) != 1:
         raise ConfigError(f"{where}: {stage['method']} matches one teacher's stages to the student's; give one "
                           f"teacher (got {len(stage['teachers'])})")
+
+
+def _check_lowrank(stage: dict, where: str, stages: int) -> None:
+    given = [key for key in ("rank_ratio", "target_macs") if key in stage]
+    if len(given) != 1:
+        raise ConfigError(f"{where}: give exactly one of rank_ratio and target_macs"
+                          + (f" (got {', '.join(given)})" if given else ""))
+    if "rank_ratio" in stage and not 0 < stage["rank_ratio"] <= 1:
+        raise ConfigError(f"{where}: rank_ratio must be in (0, 1], got {stage['rank_ratio']!r}")
+    if "target_macs" in stage and stage["target_macs"] < 1:
+        raise ConfigError(f"{where}: target_macs must be positive, got {stage['target_macs']!r}")
+    bad = [s for s in stage.get("stages") or [] if not (isinstance(s, int) and 0 <= s < stages)]
+    if bad:
+        raise ConfigError(f"{where}: stages must be stage indices 0-{stages - 1}, got {bad}")
 
 
 def _check_unstructured(stage: dict, where: str) -> None:

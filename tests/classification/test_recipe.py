@@ -50,6 +50,10 @@ def with_stage(index, **changes):
      "stage 's': snip prunes a fresh model once: iterations, rewind and from do not apply"),
     ({**smoke(), "stages": [smoke()["stages"][0], {"name": "s", "kind": "unstructured", "sparsity": 1.2}]},
      "stage 's': sparsity must be between 0 and 1, got 1.2"),
+    (with_stage(9, target_macs=900_000), "stage 'lowrank': give exactly one of rank_ratio and target_macs (got "
+                                         "rank_ratio, target_macs)"),
+    (with_stage(9, rank_ratio=1.5), "stage 'lowrank': rank_ratio must be in (0, 1], got 1.5"),
+    (with_stage(9, stages=[3]), "stage 'lowrank': stages must be stage indices 0-2, got [3]"),
     (with_stage(7, method="sp"), "stage 'distill': sp matches one teacher's stages to the student's; give one "
                                  "teacher (got 2)"),
     (with_stage(7, method="hint"), "stage 'distill': method must be one of kl, true_label, fitnet, sp, rkd"),
