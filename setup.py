@@ -19,5 +19,6 @@ setup(
         "yolox-lite-compress = classification.compress:main",
         "yolox-lite-classify-eval = classification.evaluate:main",
         "yolox-lite-block-study = classification.block_study:main",
+        "yolox-lite-compress-seeds = classification.seeds:main",
     ]},
 )

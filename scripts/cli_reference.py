@@ -23,6 +23,7 @@ TOOLS = [
     ("python -m classification.compress", "classification.compress"),
     ("python -m classification.evaluate", "classification.evaluate"),
     ("python -m classification.deploy", "classification.deploy"),
+    ("python -m classification.seeds", "classification.seeds"),
     ("python -m classification.block_study", "classification.block_study"),
 ]
 

@@ -1,0 +1,160 @@
+"""``python -m classification.seeds RUN [RUN ...] --output DIR``: one compression recipe run with several seeds (one
+``classification.compress --seed N --output RUN`` each), summarised per stage: MACs, params, non-zero params,
+bytes on disk, macro F1 on val and test per seed with mean, sample std and spread, training minutes, a verdict
+against a reference stage (a difference only beyond both seed spreads), and batch-1 CPU latency of the stage's
+model in PyTorch and ONNX Runtime (2 threads; the architecture is the same for every seed, so the first run's
+checkpoint is timed). Writes ``DIR/seeds.{md,json,png}``.
+"""
+import argparse
+import json
+import os
+import tempfile
+from typing import List, Optional, Sequence
+
+import torch
+
+from yolox_mods.common import ConfigError, atomic_write_text, exits_cleanly_on_bad_input, seed_stats, versus
+from yolox_mods.common.onnx import onnx_session
+
+from .deploy import export_classifier
+from .evaluate import latency_ms
+from .metrics import median_ms
+from .models import load_model
+
+
+def load_runs(runs: Sequence[str]) -> List[List[dict]]:
+    """Each run's ``results.json`` rows; a missing or unreadable file is one error naming it."""
+    repeated = sorted({run for run in runs if runs.count(run) > 1})
+    if repeated:
+        raise ConfigError(f"runs given more than once: {', '.join(repeated)} (one output folder per seed)")
+    loaded = []
+    for run in runs:
+        path = os.path.join(run, "results.json")
+        try:
+            with open(path) as file:
+                loaded.append(json.load(file))
+        except (OSError, json.JSONDecodeError) as error:
+            raise ConfigError(f"{path}: cannot read a compression run's results ({error})") from None
+    return loaded
+
+
+def summarise(runs: Sequence[str], rows_per_run: Sequence[List[dict]]) -> List[dict]:
+    """Per stage (in the first run's order), over the runs that have it: architecture figures (which must agree
+    between seeds), F1 lists and their statistics, mean minutes."""
+    summary = []
+    for stage in dict.fromkeys(row["stage"] for rows in rows_per_run for row in rows):
+        found = [(run, next(r for r in rows if r["stage"] == stage)) for run, rows in zip(runs, rows_per_run)
+                 if any(r["stage"] == stage for r in rows)]
+        first = found[0][1]
+        if len({r["macs"] for _, r in found}) > 1:
+            per_run = ", ".join(f"{run}: {row['macs']:,}" for run, row in found)
+            raise ConfigError(f"stage {stage!r}: the runs disagree on MACs ({per_run}): not one recipe")
+        entry = {"stage": stage, "kind": first["kind"], "runs": [run for run, _ in found], "macs": first["macs"],
+                 "params": first["params"], "nonzero_params": round(sum(r["nonzero_params"] for _, r in found)
+                                                                    / len(found)),
+                 "bytes": first.get("bytes"), "minutes": round(sum(r["seconds"] for _, r in found) / 60 / len(found),
+                                                               1)}
+        for split, key in (("val", "f1"), ("test", "test_f1")):
+            values = [r[key] for _, r in found if r.get(key) is not None]
+            entry[f"{split}_f1"] = values
+            if values:
+                stats = seed_stats(values)
+                entry[f"{split}_mean"] = round(stats["mean"], 4)
+                entry[f"{split}_std"] = None if stats["std"] is None else round(stats["std"], 4)
+                entry[f"{split}_spread"] = round(stats["spread"], 4)
+        summary.append(entry)
+    return summary
+
+
+def add_latency(summary: List[dict], runs: int) -> None:
+    """``torch_ms`` and ``onnx_ms`` (median of ``runs`` batch-1 passes, 2 threads) of every stage's checkpoint."""
+    torch.set_num_threads(2)
+    with tempfile.TemporaryDirectory() as work:
+        for entry in summary:
+            ckpt = os.path.join(entry["runs"][0], entry["stage"] + ".pth")
+            if not os.path.exists(ckpt):  # a sweep row (input_size@N) keeps no checkpoint
+                continue
+            model, size, _ = load_model(ckpt)
+            path = os.path.join(work, entry["stage"] + ".onnx")
+            export_classifier(model, size, path)
+            session = onnx_session(path, threads=2, spinning=False)
+            image = {"images": torch.randn(1, 3, size, size).numpy()}
+            entry["torch_ms"] = round(latency_ms(model, size, runs), 3)
+            entry["onnx_ms"] = round(median_ms(lambda: session.run(None, image), runs), 3)
+
+
+def reference_entry(summary: List[dict], reference: Optional[str]) -> Optional[dict]:
+    if reference is None:
+        return None
+    found = next((s for s in summary if s["stage"] == reference), None)
+    if found is None:
+        raise ConfigError(f"reference stage {reference!r} is in none of the runs (--reference '' for none)")
+    return found
+
+
+def summary_table(summary: List[dict], reference: Optional[str]) -> str:
+    ref = reference_entry(summary, reference)
+    lines = [f"| stage | kind | MACs | params | non-zero | bytes | F1 val mean (spread) | F1 test per seed | "
+             f"mean | std | spread | vs {reference or '-'} (test) | ms torch | ms ORT | minutes |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for s in summary:
+        test = s["test_f1"]
+        verdict = versus(test, ref["test_f1"]) if ref is not None and s is not ref and test else "-"
+        std = "-" if s.get("test_std") is None else f"{s['test_std']:.4f}"
+        lines.append(
+            f"| {s['stage']} | {s['kind']} | {s['macs']:,} | {s['params']:,} | {s['nonzero_params']:,} | "
+            f"{s['bytes'] or 0:,} | {s.get('val_mean', float('nan')):.4f} ({s.get('val_spread', float('nan')):.4f}) | "
+            f"{', '.join(f'{v:.4f}' for v in test)} | {s.get('test_mean', float('nan')):.4f} | {std} | "
+            f"{s.get('test_spread', float('nan')):.4f} | {verdict} | {s.get('torch_ms', '-')} | "
+            f"{s.get('onnx_ms', '-')} | {s['minutes']} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_summary(summary: List[dict], path: str) -> None:
+    """Test F1 (every seed, and mean +- std) against MACs, one labelled point per stage."""
+    from yolox_mods.common.plotting import plt, save_figure
+
+    figure, axis = plt.subplots(figsize=(8, 5))
+    for s in summary:
+        if not s["test_f1"]:
+            continue
+        axis.scatter([s["macs"] / 1e6] * len(s["test_f1"]), s["test_f1"], alpha=0.35, s=12)
+        axis.errorbar(s["macs"] / 1e6, s["test_mean"], yerr=s.get("test_std") or 0, fmt="o", capsize=4)
+        axis.annotate(s["stage"], (s["macs"] / 1e6, s["test_mean"]), fontsize=7, xytext=(4, 3),
+                      textcoords="offset points")
+    axis.set_xlabel("MACs (millions, thop)")
+    axis.set_ylabel("macro F1 (test)")
+    axis.grid(alpha=0.3)
+    axis.set_title(f"compression stages over seeds ({max(len(s['runs']) for s in summary)} runs): mean +- std")
+    save_figure(figure, path)
+
+
+def make_parser():
+    parser = argparse.ArgumentParser(prog="python -m classification.seeds", description=__doc__.split(":", 1)[1])
+    parser.add_argument("runs", nargs="+", help="output folders of classification.compress, one per seed")
+    parser.add_argument("--output", required=True, help="where seeds.{md,json,png} go")
+    parser.add_argument("--reference", default="baseline_same_budget",
+                        help="stage every other stage's test F1 is compared with ('' for none)")
+    parser.add_argument("--latency-runs", type=int, default=50, help="batch-1 passes timed per model (0: none)")
+    return parser
+
+
+@exits_cleanly_on_bad_input
+def main(argv=None) -> None:
+    args = make_parser().parse_args(argv)
+    summary = summarise(args.runs, load_runs(args.runs))
+    reference = args.reference or None
+    reference_entry(summary, reference)
+    if args.latency_runs:
+        add_latency(summary, args.latency_runs)
+    table = summary_table(summary, reference)
+    os.makedirs(args.output, exist_ok=True)
+    stem = os.path.join(args.output, "seeds")
+    atomic_write_text(stem + ".json", json.dumps(summary, indent=2))
+    atomic_write_text(stem + ".md", f"{len(args.runs)} runs: {', '.join(args.runs)}\n\n{table}")
+    plot_summary(summary, stem + ".png")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
