@@ -6,7 +6,8 @@ Stage kinds (each a function below, registered in ``STAGES``):
 - ``input_size_search``: one such model per input size, tabulated (the working size stays the recipe's);
 - ``layer_prune`` / ``channel_prune`` / ``decompose`` / ``lowrank``: surgery on the ``from`` stage's model (units,
   channels, more groups, or low-rank group 1x1 convs by Tucker-2), then fine-tuning;
-- ``distill``: the ``from`` model (or a fresh ``model``) trained against the frozen ``teachers`` (stage names);
+- ``distill``: the ``from`` model (or a fresh ``model``, or a fresh copy of the architecture of the stage named by
+  ``architecture_of``) trained against the frozen ``teachers`` (stage names);
   one teacher = single KD, several = ensemble (averaged soft targets), a teacher that was itself distilled =
   a chain; ``method: true_label`` distils only where the teacher is right;
 - ``unstructured``: weights zeroed by magnitude (one-shot or iterative, with lottery-ticket or learning-rate
@@ -233,8 +234,8 @@ def previous_stage(pipeline: Pipeline, stage: dict) -> str:
 def upstream(pipeline: Pipeline, stage: dict) -> List[str]:
     """The stages whose models this stage starts from or learns from."""
     names = list(stage.get("teachers", [])) + ([stage["architecture_of"]] if "architecture_of" in stage else [])
-    if stage["kind"] in SURGERY or (stage["kind"] == "distill"
-                                                                          and "model" not in stage) or (
+    fresh_student = "model" in stage or "architecture_of" in stage
+    if stage["kind"] in SURGERY or (stage["kind"] == "distill" and not fresh_student) or (
             stage["kind"] == "unstructured" and stage.get("method", "magnitude") == "magnitude"):
         names.append(previous_stage(pipeline, stage))
     return names
@@ -273,7 +274,7 @@ def finetune_after(surgery: Callable[[Pipeline, ShuffleNetV1, dict], ShuffleNetV
 
 def run_distill(pipeline: Pipeline, stage: dict, started: float) -> None:
     teachers = [pipeline.model_of(name) for name in stage["teachers"]]
-    student = (pipeline.fresh_model(stage) if "model" in stage
+    student = (pipeline.fresh_model(stage) if "model" in stage or "architecture_of" in stage
                else pipeline.model_of(previous_stage(pipeline, stage)))
     distiller = Distiller(teachers, task_loss(pipeline.train_config(stage)), stage.get("method", "kl"),
                           stage.get("temperature", 4.0), stage.get("alpha", 0.7), student=student,

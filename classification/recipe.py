@@ -24,10 +24,12 @@ FROM: Schema = {"from": (str, None, "stage whose model this one starts from (Non
                                     "layer_prune/channel_prune/decompose/lowrank/distill stage, else the first train stage)")}
 MODEL: Schema = {"model": (dict, None, "ShuffleNetV1 arguments over the recipe's model (e.g. {width: 1.0})")}
 
+ARCHITECTURE_OF: Schema = {"architecture_of": (str, None, "an earlier stage whose architecture (repeats, channels, "
+                                                          "groups after pruning) is built fresh, from random init: "
+                                                          "the from-scratch control of a compressed model")}
+
 KINDS: Dict[str, Schema] = {
-    "train": {**MODEL, "architecture_of": (str, None, "an earlier stage whose architecture (repeats, channels, "
-                                                      "groups after pruning) is built fresh, from random init: "
-                                                      "the from-scratch control of a compressed model")},
+    "train": {**MODEL, **ARCHITECTURE_OF},
     "input_size_search": {"sizes": (list, REQUIRED, "input sizes, one model each (a sweep, scored on val)"),
                           **MODEL},
     "layer_prune": {**FROM, "stage_repeats": (list, REQUIRED, "units kept per stage (lowest weight std dropped)")},
@@ -56,7 +58,7 @@ KINDS: Dict[str, Schema] = {
                      "iterations": (int, 1, "magnitude rounds, each pruning further and training epochs"),
                      "rewind": (str, "none", "none (keep trained weights, full LR schedule) or init (reset "
                                              "survivors to the train stage's initial weights: lottery ticket)")},
-    "distill": {**FROM, **MODEL, "teachers": (list, REQUIRED, "names of earlier stages"),
+    "distill": {**FROM, **MODEL, **ARCHITECTURE_OF, "teachers": (list, REQUIRED, "names of earlier stages"),
                 "method": (str, "kl", "kl or true_label (response); fitnet, sp or rkd (feature and relation "
                                       "based, one teacher, added to kl)"),
                 "temperature": (float, 4.0, "softmax temperature"),
@@ -159,6 +161,9 @@ def _check_channel_prune(stage: dict, where: str, stages: int) -> None:
 
 
 def _check_distill(stage: dict, where: str) -> None:
+    if "from" in stage and ("model" in stage or "architecture_of" in stage):
+        raise ConfigError(f"{where}: a student built fresh (model or architecture_of) does not start from a stage; "
+                          "drop from")
     methods = ("kl", "true_label", "fitnet", "sp", "rkd")
     if stage.get("method", "kl") not in methods:
         raise ConfigError(f"{where}: method must be one of {', '.join(methods)}, got {stage['method']!r}")

@@ -35,7 +35,7 @@ def test_pipeline_all_stages_then_resume(image_folder, tmp_path, capsys):
     main(["--data", image_folder, "--recipe", SMOKE, "--output", out])
     rows = {r["stage"]: r for r in json.load(open(os.path.join(out, "results.json")))}
     assert {"baseline", "input_size@48", "input_size@64", "teacher", "layer_prune", "channel_prune",
-            "decompose", "assistant", "distill", "sparse", "lowrank", "scratch"} <= set(rows)
+            "decompose", "assistant", "distill", "sparse", "lowrank", "scratch", "kd_scratch"} <= set(rows)
     assert rows["layer_prune"]["stage_repeats"] == [1, 2, 1]
     assert rows["channel_prune"]["stage_channels"][2] <= 240 - 12
     assert rows["decompose"]["stage_groups"] == [3, 3, 6]
@@ -58,10 +58,14 @@ def test_pipeline_all_stages_then_resume(image_folder, tmp_path, capsys):
     scratch, _, _ = load_model(os.path.join(out, "scratch.pth"))
     assert scratch.config == model.config and rows["scratch"]["macs"] == rows["distill"]["macs"]
     assert not torch.equal(scratch.state_dict()["classifier.weight"], model.state_dict()["classifier.weight"])
+    # the same architecture from random init, distilled: the control with a teacher
+    kd_scratch, _, _ = load_model(os.path.join(out, "kd_scratch.pth"))
+    assert kd_scratch.config == model.config
+    assert not torch.equal(kd_scratch.state_dict()["classifier.weight"], scratch.state_dict()["classifier.weight"])
     capsys.readouterr()
 
     main(["--data", image_folder, "--recipe", SMOKE, "--output", out])
-    assert capsys.readouterr().out.count("done, skipped") == 11
+    assert capsys.readouterr().out.count("done, skipped") == 12
 
     os.remove(os.path.join(out, "distill.pth"))  # a stage whose checkpoint is gone runs again, alone
     main(["--data", image_folder, "--recipe", SMOKE, "--output", out, "--stages", "distill"])

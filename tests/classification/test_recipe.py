@@ -50,6 +50,8 @@ def with_stage(index, **changes):
      "stage 's': snip prunes a fresh model once: iterations, rewind and from do not apply"),
     ({**smoke(), "stages": [smoke()["stages"][0], {"name": "s", "kind": "unstructured", "sparsity": 1.2}]},
      "stage 's': sparsity must be between 0 and 1, got 1.2"),
+    (with_stage(11, **{"from": "baseline"}), "stage 'kd_scratch': a student built fresh (model or architecture_of) "
+                                             "does not start from a stage; drop from"),
     (with_stage(9, target_macs=900_000), "stage 'lowrank': give exactly one of rank_ratio and target_macs (got "
                                          "rank_ratio, target_macs)"),
     (with_stage(9, rank_ratio=1.5), "stage 'lowrank': rank_ratio must be in (0, 1], got 1.5"),
