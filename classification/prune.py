@@ -173,29 +173,41 @@ def stage_outputs(model: ShuffleNetV1, split: Split, input_size: int, batches: i
     return recorded
 
 
-def select_channels(model: ShuffleNetV1, remove: Dict[int, int], criterion: str = "l1",
-                    scope: str = "local", data: Optional[Tuple[Split, int]] = None) -> Dict[int, List[int]]:
-    """Channels to keep per stage. ``remove`` maps stage -> channels to remove. "local" removes that many of
-    each stage's lowest scores; "global" removes the same total, wherever scores (divided by their stage's mean,
-    to compare stages) are lowest. ``data`` (training split, input size) feeds the data-driven criteria."""
+def stage_scores(model: ShuffleNetV1, stages: Sequence[int], criterion: str = "l1",
+                 data: Optional[Tuple[Split, int]] = None) -> Dict[int, torch.Tensor]:
+    """``criterion``'s importance of every output channel of each of ``stages``. ``data`` (training split, input
+    size) feeds the data-driven criteria."""
     if criterion not in IMPORTANCE:
         raise ConfigError(f"unknown criterion {criterion!r}; choose from {sorted(IMPORTANCE)}")
-    outputs: Dict[int, Optional[List[torch.Tensor]]] = {s: None for s in remove}
+    outputs: Dict[int, Optional[List[torch.Tensor]]] = {s: None for s in stages}
     if criterion in DATA_DRIVEN:
         if data is None:
             raise ConfigError(f"criterion {criterion!r} reads activations: it needs training images")
         outputs = stage_outputs(model, *data)
     spaces = channel_spaces(model)
-    scores = {s: IMPORTANCE[criterion](spaces[stage_space(s)], outputs[s]) for s in remove}
+    return {s: IMPORTANCE[criterion](spaces[stage_space(s)], outputs[s]) for s in stages}
+
+
+def global_order(scores: Dict[int, torch.Tensor]) -> List[Tuple[int, int]]:
+    """(stage, channel) pairs, least important first, scores divided by their stage's mean to compare stages."""
+    return [(s, c) for _, s, c in sorted((float(v / scores[s].mean()), s, c)
+                                         for s in scores for c, v in enumerate(scores[s]))]
+
+
+def select_channels(model: ShuffleNetV1, remove: Dict[int, int], criterion: str = "l1",
+                    scope: str = "local", data: Optional[Tuple[Split, int]] = None) -> Dict[int, List[int]]:
+    """Channels to keep per stage. ``remove`` maps stage -> channels to remove. "local" removes that many of
+    each stage's lowest scores; "global" removes the same total, wherever scores (divided by their stage's mean,
+    to compare stages) are lowest. ``data`` (training split, input size) feeds the data-driven criteria."""
+    if scope not in ("local", "global"):
+        raise ConfigError(f"scope must be 'local' or 'global', got {scope!r}")
+    scores = stage_scores(model, list(remove), criterion, data)
     if scope == "local":
         drop = {s: set(torch.argsort(scores[s])[:n].tolist()) for s, n in remove.items()}
-    elif scope == "global":
-        pooled = sorted((float(v / scores[s].mean()), s, c) for s in scores for c, v in enumerate(scores[s]))
-        drop = {s: set() for s in remove}
-        for _, s, c in pooled[:sum(remove.values())]:
-            drop[s].add(c)
     else:
-        raise ConfigError(f"scope must be 'local' or 'global', got {scope!r}")
+        drop = {s: set() for s in remove}
+        for s, c in global_order(scores)[:sum(remove.values())]:
+            drop[s].add(c)
     return {s: [c for c in range(model.config["stage_channels"][s]) if c not in drop[s]] for s in remove}
 
 
@@ -211,9 +223,9 @@ def all_of(module: nn.Module) -> List[int]:
     return list(range(module.in_channels if hasattr(module, "in_channels") else module.in_features))
 
 
-def prune_channels(model: ShuffleNetV1, keep: Dict[int, Sequence[int]]) -> ShuffleNetV1:
-    """A new model keeping channels ``keep[s]`` (indices) of each listed stage, with every layer linked to a
-    stage's channel space cut to match and all remaining weights carried over."""
+def pruned_config(model: ShuffleNetV1, keep: Dict[int, Sequence[int]]):
+    """(config of the model ``prune_channels`` builds, per-layer kept inputs, kept outputs); a ``ConfigError``
+    when a group would be left empty."""
     spaces = channel_spaces(model)
     kept = cascade(spaces, {stage_space(s): channels for s, channels in keep.items()})
     inputs, outputs = kept_channels(spaces, kept)
@@ -234,7 +246,13 @@ def prune_channels(model: ShuffleNetV1, keep: Dict[int, Sequence[int]]) -> Shuff
                 entry["shortcut_channels"] = [new_index[sources[p]] for p in kept[stage_space(s)] if p < len(sources)]
             overrides[f"{s}.{u}"] = entry
     config["unit_overrides"] = overrides
+    return config, inputs, outputs
 
+
+def prune_channels(model: ShuffleNetV1, keep: Dict[int, Sequence[int]]) -> ShuffleNetV1:
+    """A new model keeping channels ``keep[s]`` (indices) of each listed stage, with every layer linked to a
+    stage's channel space cut to match and all remaining weights carried over."""
+    config, inputs, outputs = pruned_config(model, keep)
     pruned = build_model(config)
     pruned.stem.load_state_dict(model.stem.state_dict())
     for old_stage, new_stage in zip(model.stages, pruned.stages):
@@ -264,19 +282,27 @@ def prune_to_macs(model: ShuffleNetV1, budget: int, input_size: int, criterion: 
                   step: int = 4, data: Optional[Tuple[Split, int]] = None) -> ShuffleNetV1:
     """Prune by a MACs budget, as Torch-Pruning's and NNI's users ask for it: remove the ``step`` globally
     lowest-scoring stage channels (scores divided by their stage's mean; re-scored on the pruned model each time)
-    until thop MACs at ``input_size`` are at most ``budget``. Stops with an error when the budget cannot be
-    reached without emptying a group."""
+    until thop MACs at ``input_size`` are at most ``budget``. A channel whose removal would empty a group conv's
+    group is passed over for the next one; the budget is an error only when no channel can go."""
     if step < 1:
         raise ConfigError(f"step must be a positive number of channels, got {step}")
-    stages = len(model.config["stage_channels"])
+    stages = list(range(len(model.config["stage_channels"])))
     while count_macs(model, input_size) > budget:
-        # with global scope only the total of ``remove`` matters: where the channels go is the scores' choice
-        remove = {s: (step if s == 0 else 0) for s in range(stages)}
-        try:
-            model = prune_channels(model, select_channels(model, remove, criterion, "global", data))
-        except ConfigError as error:
-            raise ConfigError(f"MACs budget {budget:,} not reached at {count_macs(model, input_size):,}: {error}") \
-                from None
+        keep = {s: list(range(model.config["stage_channels"][s])) for s in stages}
+        removed = 0
+        for s, c in global_order(stage_scores(model, stages, criterion, data)):
+            trial = {**keep, s: [k for k in keep[s] if k != c]}
+            try:
+                pruned_config(model, trial)
+            except ConfigError:  # the last channel of some group
+                continue
+            keep, removed = trial, removed + 1
+            if removed == step:
+                break
+        if not removed:
+            raise ConfigError(f"MACs budget {budget:,} not reached at {count_macs(model, input_size):,}: every "
+                              "remaining channel is the last of a group")
+        model = prune_channels(model, keep)
     return model
 
 

@@ -99,8 +99,24 @@ def test_pruning_by_ratio_and_by_macs_budget(model):
     # at or under the budget, and not far under it: the last step of 4 channels costs a few thousand MACs here
     assert budget - 20_000 < macs <= budget
     assert sum(pruned.config["stage_channels"]) < sum(model.config["stage_channels"])
-    with pytest.raises(ValueError, match="MACs budget 1,000 not reached"):
-        prune_to_macs(model, 1000, 80, step=16)
+
+
+def test_a_budget_is_reached_past_channels_that_would_empty_a_group():
+    """On this small model the 4 globally lowest channels of some step empty a group of stage 2 before 70% of
+    the MACs is reached; such channels are passed over, not the budget. At 60% every remaining channel is the last
+    of a group somewhere: one named error."""
+    torch.manual_seed(0)
+    small = ShuffleNetV1(6, stage_repeats=(1, 2, 1))
+    full = count_macs(small, 64)
+    unconstrained = small
+    with pytest.raises(ValueError, match="empty a group"):
+        while count_macs(unconstrained, 64) > int(0.7 * full):
+            unconstrained = prune_channels(unconstrained, select_channels(unconstrained, {0: 4, 1: 0, 2: 0}, "l1",
+                                                                          "global"))
+    pruned = prune_to_macs(small, int(0.7 * full), 64, step=4)
+    assert count_macs(pruned, 64) <= int(0.7 * full)
+    with pytest.raises(ValueError, match="every remaining channel is the last of a group"):
+        prune_to_macs(small, int(0.6 * full), 64, step=4)
 
 
 def test_hrank_scores_the_rank_of_each_channels_feature_maps():
