@@ -12,9 +12,10 @@ from tabulate import tabulate
 
 from yolox_mods.common import ConfigError, atomic_open, atomic_write_text, exits_cleanly_on_bad_input
 from yolox_mods.common.onnx import CALIBRATIONS, TYPE_PAIRS, onnx_session, static_int8
+from yolox_mods.common.timing import median_ms
 
 from .data import ImageDataset, Split, load_data
-from .metrics import count_macs, macro_f1, median_ms
+from .metrics import count_macs, macro_f1
 from .models import ShuffleNetV1, load_model
 
 

@@ -9,10 +9,10 @@ import torch
 from tabulate import tabulate
 
 from yolox_mods.common import ConfigError, DataError, atomic_write_text, exits_cleanly_on_bad_input
+from yolox_mods.common.timing import median_ms
 
 from .data import load_split
-from .metrics import (compression_score, confusion_matrix, count_macs, count_params, macro_f1, median_ms,
-                      per_class_scores)
+from .metrics import compression_score, confusion_matrix, count_macs, count_params, macro_f1, per_class_scores
 from .models import ShuffleNetV1, load_model
 from .train import predict
 

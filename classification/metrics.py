@@ -1,8 +1,6 @@
-"""MACs (thop), macro F1, the compression score and CPU latency."""
+"""MACs (thop), macro F1 and the compression score."""
 import copy
-import statistics
-import time
-from typing import Callable, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
@@ -55,15 +53,3 @@ def compression_score(macs: int, f1: float, base_macs: int, ref_f1: Optional[flo
     """Lower is better: MACs / base_MACs + (1 - F1/ref_F1), halved when F1 beats the reference."""
     ratio = 1 - f1 / ref_f1 if ref_f1 else 0.0
     return macs / base_macs + (ratio if f1 < (ref_f1 or 0) else 0.5 * ratio)
-
-
-def median_ms(run: Callable[[], object], runs: int, warmup: int = 5) -> float:
-    """Median milliseconds of ``run()`` over ``runs`` timed calls after ``warmup`` untimed ones."""
-    for _ in range(warmup):
-        run()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        run()
-        times.append(1000 * (time.perf_counter() - start))
-    return statistics.median(times)

@@ -15,10 +15,9 @@ import torch
 
 from yolox_mods.common import ConfigError, atomic_write_text, exits_cleanly_on_bad_input, seed_stats, versus
 from yolox_mods.common.onnx import onnx_session
+from yolox_mods.common.timing import rotated_block_latency
 
 from .deploy import export_classifier
-from .evaluate import latency_ms
-from .metrics import median_ms
 from .models import load_model
 
 
@@ -67,8 +66,11 @@ def summarise(runs: Sequence[str], rows_per_run: Sequence[List[dict]]) -> List[d
 
 
 def add_latency(summary: List[dict], runs: int) -> None:
-    """``torch_ms`` and ``onnx_ms`` (median of ``runs`` batch-1 passes, 2 threads) of every stage's checkpoint."""
+    """``torch_ms`` and ``onnx_ms`` of every stage's checkpoint: median ms of batch-1 passes on 2 threads, every
+    model timed in warm blocks taken in turn over 3 rounds (``rotated_block_latency``: sub-millisecond times on
+    this machine drift by a third between back-to-back measurements of the same model)."""
     torch.set_num_threads(2)
+    runners = {}
     with tempfile.TemporaryDirectory() as work:
         for entry in summary:
             ckpt = os.path.join(entry["runs"][0], entry["stage"] + ".pth")
@@ -78,9 +80,16 @@ def add_latency(summary: List[dict], runs: int) -> None:
             path = os.path.join(work, entry["stage"] + ".onnx")
             export_classifier(model, size, path)
             session = onnx_session(path, threads=2, spinning=False)
-            image = {"images": torch.randn(1, 3, size, size).numpy()}
-            entry["torch_ms"] = round(latency_ms(model, size, runs), 3)
-            entry["onnx_ms"] = round(median_ms(lambda: session.run(None, image), runs), 3)
+            image = torch.randn(1, 3, size, size)
+            runners[(entry["stage"], "torch_ms")] = lambda model=model, image=image: model(image)
+            runners[(entry["stage"], "onnx_ms")] = (lambda session=session, feed={"images": image.numpy()}:
+                                                    session.run(None, feed))
+        with torch.no_grad():
+            medians = rotated_block_latency(runners, repeats=runs, warmup=5)
+    for entry in summary:
+        for key in ("torch_ms", "onnx_ms"):
+            if (entry["stage"], key) in medians:
+                entry[key] = round(medians[(entry["stage"], key)], 3)
 
 
 def reference_entry(summary: List[dict], reference: Optional[str]) -> Optional[dict]:

@@ -1,16 +1,14 @@
 """Size and CPU latency of exps side by side: params, GFLOPs, and milliseconds in PyTorch and in the deployment
 runtimes (ONNX Runtime and OpenVINO, FP32 and INT8)."""
 import os
-import statistics
 import tempfile
-import time
 from typing import Callable, Dict, Optional, Sequence
 
 import torch
-from tqdm import tqdm
 
 from ..common.errors import ConfigError
 from ..common.onnx import onnx_session
+from ..common.timing import rotated_block_latency
 from ..export import export_onnx
 from .report import VariantResult
 
@@ -23,29 +21,6 @@ def model_size(model: torch.nn.Module, size: int = 416):
 
     macs, params = profile(deepcopy(model).eval(), inputs=(torch.zeros(1, 3, 64, 64),), verbose=False)
     return params / 1e6, 2 * macs / 1e9 * size * size / (64 * 64)
-
-
-def rotated_block_latency(runners: Dict[str, Callable[[], None]], repeats: int, warmup: int,
-                          rounds: int = 3) -> Dict[str, float]:
-    """Median ms per call of each runner: ``rounds`` rounds, in each a warm block of ``repeats / rounds`` calls
-    per runner, taken in turn. Blocks measure each model as it is deployed (back to back, its own threads warm);
-    call-by-call interleaving would not, because an ONNX Runtime session's idle threads keep spinning after a
-    call and steal the cores from the next session (measured: final_nano 1.89x stock interleaved, 1.36x in
-    blocks). Rotating the blocks spreads this machine's load drift over every runner."""
-    per_block = max(1, -(-repeats // rounds))
-    times = {name: [] for name in runners}
-    progress = tqdm(total=rounds * len(runners), desc="latency", leave=False)
-    for _ in range(rounds):
-        for name, run in runners.items():
-            for _ in range(warmup):
-                run()
-            for _ in range(per_block):
-                start = time.perf_counter()
-                run()
-                times[name].append(1000 * (time.perf_counter() - start))
-            progress.update()
-    progress.close()
-    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def untie_constants(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
