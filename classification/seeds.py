@@ -2,8 +2,8 @@
 ``classification.compress --seed N --output RUN`` each), summarised per stage: MACs, params, non-zero params,
 bytes on disk, macro F1 on val and test per seed with mean, sample std and spread, training minutes, a verdict
 against a reference stage (a difference only beyond both seed spreads), and batch-1 CPU latency of the stage's
-model in PyTorch and ONNX Runtime (2 threads; the architecture is the same for every seed, so the first run's
-checkpoint is timed). Writes ``DIR/seeds.{md,json,png}``.
+model in PyTorch and ONNX Runtime (2 threads; the first run's checkpoint: the seeds share the architecture up to
+the channels pruning picks, whose MAC range the table shows). Writes ``DIR/seeds.{md,json,png}``.
 """
 import argparse
 import json
@@ -38,21 +38,23 @@ def load_runs(runs: Sequence[str]) -> List[List[dict]]:
 
 
 def summarise(runs: Sequence[str], rows_per_run: Sequence[List[dict]]) -> List[dict]:
-    """Per stage (in the first run's order), over the runs that have it: architecture figures (which must agree
-    between seeds), F1 lists and their statistics, mean minutes."""
+    """Per stage (in the first run's order), over the runs that have it: MACs, params and non-zero params (their
+    mean: pruning picks channels from each seed's weights, so a pruned architecture can differ slightly between
+    seeds, and ``macs_range`` then gives min and max), F1 lists and their statistics, mean minutes."""
     summary = []
     for stage in dict.fromkeys(row["stage"] for rows in rows_per_run for row in rows):
         found = [(run, next(r for r in rows if r["stage"] == stage)) for run, rows in zip(runs, rows_per_run)
                  if any(r["stage"] == stage for r in rows)]
         first = found[0][1]
-        if len({r["macs"] for _, r in found}) > 1:
-            per_run = ", ".join(f"{run}: {row['macs']:,}" for run, row in found)
-            raise ConfigError(f"stage {stage!r}: the runs disagree on MACs ({per_run}): not one recipe")
-        entry = {"stage": stage, "kind": first["kind"], "runs": [run for run, _ in found], "macs": first["macs"],
-                 "params": first["params"], "nonzero_params": round(sum(r["nonzero_params"] for _, r in found)
-                                                                    / len(found)),
-                 "bytes": first.get("bytes"), "minutes": round(sum(r["seconds"] for _, r in found) / 60 / len(found),
-                                                               1)}
+
+        def mean(key):
+            return round(sum(r[key] for _, r in found) / len(found))
+
+        macs = [r["macs"] for _, r in found]
+        entry = {"stage": stage, "kind": first["kind"], "runs": [run for run, _ in found], "macs": mean("macs"),
+                 "macs_range": [min(macs), max(macs)] if len(set(macs)) > 1 else None, "params": mean("params"),
+                 "nonzero_params": mean("nonzero_params"), "bytes": first.get("bytes"),
+                 "minutes": round(sum(r["seconds"] for _, r in found) / 60 / len(found), 1)}
         for split, key in (("val", "f1"), ("test", "test_f1")):
             values = [r[key] for _, r in found if r.get(key) is not None]
             entry[f"{split}_f1"] = values
@@ -101,6 +103,11 @@ def reference_entry(summary: List[dict], reference: Optional[str]) -> Optional[d
     return found
 
 
+def macs_cell(entry: dict) -> str:
+    low_high = entry.get("macs_range")
+    return f"{entry['macs']:,}" + (f" ({low_high[0]:,}-{low_high[1]:,})" if low_high else "")
+
+
 def summary_table(summary: List[dict], reference: Optional[str]) -> str:
     ref = reference_entry(summary, reference)
     lines = [f"| stage | kind | MACs | params | non-zero | bytes | F1 val mean (spread) | F1 test per seed | "
@@ -111,7 +118,7 @@ def summary_table(summary: List[dict], reference: Optional[str]) -> str:
         verdict = versus(test, ref["test_f1"]) if ref is not None and s is not ref and test else "-"
         std = "-" if s.get("test_std") is None else f"{s['test_std']:.4f}"
         lines.append(
-            f"| {s['stage']} | {s['kind']} | {s['macs']:,} | {s['params']:,} | {s['nonzero_params']:,} | "
+            f"| {s['stage']} | {s['kind']} | {macs_cell(s)} | {s['params']:,} | {s['nonzero_params']:,} | "
             f"{s['bytes'] or 0:,} | {s.get('val_mean', float('nan')):.4f} ({s.get('val_spread', float('nan')):.4f}) | "
             f"{', '.join(f'{v:.4f}' for v in test)} | {s.get('test_mean', float('nan')):.4f} | {std} | "
             f"{s.get('test_spread', float('nan')):.4f} | {verdict} | {s.get('torch_ms', '-')} | "
