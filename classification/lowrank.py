@@ -80,8 +80,8 @@ def factorise(model: ShuffleNetV1, rank_ratio: float, stages: Optional[Sequence[
         raise ConfigError(f"rank_ratio must be in (0, 1], got {rank_ratio}")
     stages = _checked_stages(model, stages)
     new_model = build_model(_config_with_ranks(model, rank_ratio, stages))
-    old_state = model.state_dict()
-    new_model.load_state_dict({k: v for k, v in old_state.items() if k in new_model.state_dict()}, strict=False)
+    new_keys = set(new_model.state_dict())
+    new_model.load_state_dict({k: v for k, v in model.state_dict().items() if k in new_keys}, strict=False)
     old_modules = dict(model.named_modules())
     with torch.no_grad():
         for name, module in new_model.named_modules():

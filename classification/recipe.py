@@ -21,7 +21,8 @@ COMMON: Schema = {
     "kind": (str, REQUIRED, "one of the stage kinds"),
 }
 FROM: Schema = {"from": (str, None, "stage whose model this one starts from (None: the last earlier "
-                                    "layer_prune/channel_prune/decompose/lowrank/distill stage, else the first train stage)")}
+                                    "layer_prune/channel_prune/decompose/lowrank/distill stage, else the first train "
+                                    "stage)")}
 MODEL: Schema = {"model": (dict, None, "ShuffleNetV1 arguments over the recipe's model (e.g. {width: 1.0})")}
 
 ARCHITECTURE_OF: Schema = {"architecture_of": (str, None, "an earlier stage whose architecture (repeats, channels, "

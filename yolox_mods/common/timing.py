@@ -1,13 +1,13 @@
 """CPU latency, for both halves: the median of one callable, and several models timed side by side."""
 import statistics
 import time
-from typing import Callable, Dict
+from typing import Callable, Dict, List
 
 from tqdm import tqdm
 
 
-def median_ms(run: Callable[[], object], runs: int, warmup: int = 5) -> float:
-    """Median milliseconds of ``run()`` over ``runs`` timed calls after ``warmup`` untimed ones."""
+def timed_calls(run: Callable[[], object], runs: int, warmup: int = 5) -> List[float]:
+    """Milliseconds of each of ``runs`` calls of ``run()``, after ``warmup`` untimed ones."""
     for _ in range(warmup):
         run()
     times = []
@@ -15,7 +15,12 @@ def median_ms(run: Callable[[], object], runs: int, warmup: int = 5) -> float:
         start = time.perf_counter()
         run()
         times.append(1000 * (time.perf_counter() - start))
-    return statistics.median(times)
+    return times
+
+
+def median_ms(run: Callable[[], object], runs: int, warmup: int = 5) -> float:
+    """Median milliseconds of ``run()`` over ``runs`` timed calls after ``warmup`` untimed ones."""
+    return statistics.median(timed_calls(run, runs, warmup))
 
 
 def rotated_block_latency(runners: Dict[str, Callable[[], None]], repeats: int, warmup: int,
@@ -30,12 +35,7 @@ def rotated_block_latency(runners: Dict[str, Callable[[], None]], repeats: int, 
     progress = tqdm(total=rounds * len(runners), desc="latency", leave=False)
     for _ in range(rounds):
         for name, run in runners.items():
-            for _ in range(warmup):
-                run()
-            for _ in range(per_block):
-                start = time.perf_counter()
-                run()
-                times[name].append(1000 * (time.perf_counter() - start))
+            times[name].extend(timed_calls(run, per_block, warmup))
             progress.update()
     progress.close()
     return {name: statistics.median(values) for name, values in times.items()}
