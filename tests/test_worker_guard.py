@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from yolox_mods.common import DataError, GuardedDataLoader
+from yolox_mods.common.worker_guard import sigchld_silenced
 
 
 class FaultyDataset(torch.utils.data.Dataset):
@@ -40,6 +41,47 @@ def test_killed_worker_is_reported_with_its_sample():
     assert "\n" not in message
     assert message.startswith("a data loader worker died (")
     assert message.endswith("while loading sample 5 (/data/img_5.jpg)"), message
+
+
+class LostConnection:
+    """A loader iterator whose next batch cannot be unpickled: its worker died holding the batch's memory."""
+
+    def __init__(self, batches):
+        self.batches = batches
+
+    def __next__(self):
+        raise ConnectionResetError(104, "Connection reset by peer")
+
+    def __getattr__(self, name):
+        return getattr(self.batches, name)
+
+
+def test_lost_connection_to_a_killed_worker_is_reported_as_its_death():
+    names = [f"/data/img_{i}.jpg" for i in range(10)]
+    loader = GuardedDataLoader(FaultyDataset("none"), sample_names=names, batch_size=2, num_workers=2)
+    batches = iter(loader)
+    next(batches)
+    victim = batches.batches._workers[0]
+    with sigchld_silenced():  # or PyTorch's handler would report the death in this test's body
+        os.kill(victim.pid, signal.SIGKILL)
+        batches.batches = LostConnection(batches.batches)
+        with pytest.raises(DataError) as error:
+            next(batches)
+    tracker = loader.dataset
+    sample = int(tracker.current[tracker.pids.tolist().index(victim.pid)])
+    assert str(error.value) == f"a data loader worker died (killed by signal: Killed) while loading sample " \
+                               f"{sample} (/data/img_{sample}.jpg)"
+    assert not any(worker.is_alive() for worker in batches.batches._workers)
+
+
+def test_lost_connection_without_a_dead_worker_is_not_relabelled():
+    loader = GuardedDataLoader(FaultyDataset("none"), sample_names=[f"img_{i}" for i in range(10)], batch_size=2,
+                               num_workers=2)
+    batches = iter(loader)
+    next(batches)
+    batches.batches = LostConnection(batches.batches)
+    with pytest.raises(ConnectionResetError):
+        next(batches)
 
 
 @pytest.mark.parametrize("workers", [0, 2])

@@ -4,8 +4,12 @@ PyTorch reports an exception in a worker as a multi-line traceback and a worker 
 a segfault in a decoder) only by its pid. ``SampleTracker`` records, in shared memory, which sample each worker
 is loading; ``GuardedLoaderMixin`` turns both kinds of failure into a ``DataError`` that names that sample.
 """
+import contextlib
 import os
 import re
+import signal
+import threading
+import time
 import weakref
 from typing import Optional, Sequence
 
@@ -80,9 +84,30 @@ def worker_death_message(error: BaseException) -> Optional[str]:
     if died is None:
         return None
     pids = [int(p) for p in died.group(1).replace(" ", "").split(",") if p]
-    how = died.group(2).strip(" .").removeprefix("is ") or "exited"
+    return _death_message(died.group(2).strip(" .").removeprefix("is ") or "exited", pids)
+
+
+def _death_message(how: str, pids: Sequence[int]) -> str:
     where = next(filter(None, (tracker.in_flight(pids) for tracker in list(_LIVE_TRACKERS))), "an unknown sample")
     return f"a data loader worker died ({how}) while loading {where}"
+
+
+def _exit_description(exitcode: int) -> str:
+    return f"killed by signal: {signal.strsignal(-exitcode)}" if exitcode < 0 else f"exited with code {exitcode}"
+
+
+@contextlib.contextmanager
+def sigchld_silenced():
+    """PyTorch's SIGCHLD handler switched off (main thread only): it raises its own error from whatever line runs
+    when a dead worker is reaped, and a failure being handled must not be interrupted by a second report of it."""
+    if not hasattr(signal, "SIGCHLD") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGCHLD, previous)
 
 
 class _GuardedIterator:
@@ -99,17 +124,36 @@ class _GuardedIterator:
     def __next__(self):
         try:
             return next(self.batches)
-        except DataError as error:
+        except (DataError, RuntimeError, ConnectionError, EOFError) as error:
+            with sigchld_silenced():
+                message = self._failure_message(error)
+                if message is None:
+                    raise
+                self._stop_workers()
+            raise DataError(message) from None
+
+    def _failure_message(self, error: BaseException) -> Optional[str]:
+        if isinstance(error, DataError):
             # a worker's DataError arrives wrapped in PyTorch's "Caught ... Original Traceback" text
             messages = _WORKER_ERROR.findall(str(error))
-            self._stop_workers()
-            raise DataError(messages[-1] if messages else str(error)) from None
-        except RuntimeError as error:
-            message = worker_death_message(error)
-            if message is None:
-                raise
-            self._stop_workers()
-            raise DataError(message) from None
+            return messages[-1] if messages else str(error)
+        if isinstance(error, RuntimeError):
+            return worker_death_message(error)
+        # A worker killed just after queueing a batch leaves that batch's shared-memory handle unreadable, and
+        # PyTorch re-raises the lost connection if the worker is not yet seen dead.
+        return self._dead_worker_message()
+
+    def _dead_worker_message(self, patience_s: float = 2.0) -> Optional[str]:
+        workers = getattr(self.batches, "_workers", [])
+        deadline = time.monotonic() + patience_s
+        while True:
+            dead = [worker for worker in workers if worker.exitcode not in (None, 0)]
+            if dead or not workers or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+        if not dead:
+            return None
+        return _death_message(_exit_description(dead[0].exitcode), [worker.pid for worker in dead])
 
     def _stop_workers(self):
         # PyTorch keeps the remaining workers until the failed iterator is garbage-collected (then waits 5 s for
