@@ -70,6 +70,32 @@ def test_evaluations_of_two_seeds_give_mean_and_range(tmp_path):
         assert png.format == "PNG" and png.size == (1210, 462)  # 11 x 4.2 inches at 110 dpi
 
 
+def test_ablation_rows_pair_each_change_with_its_baseline(tmp_path):
+    from yolox_mods.benchmark import VariantResult, add_evaluations, read_evaluations, write_report
+
+    scores = {"yolox_voc_nano": [(10.0, 5.0), (12.0, 6.0)], "dwconv_nano": [(15.0, 7.0), (16.0, 7.5)],
+              "ghost_nano": [(10.5, 5.5), (11.5, 5.0)], "final_nano": [(18.0, 9.0)],
+              "final_nano_no_dark2": [(17.0, 8.0), (17.5, 8.5)]}
+    results = {name: VariantResult(name, 0.9, 1.0, {"onnx@416": 6.0}, {"onnx@416": 1.0}) for name in scores}
+    paths = [write_eval(tmp_path / f"{name}{seed}.json", name, map50, map50_95, {"cat": map50})
+             for name, runs in scores.items() for seed, (map50, map50_95) in enumerate(runs)]
+    add_evaluations(results, read_evaluations(paths, list(results)))
+    write_report(list(results.values()), str(tmp_path / "out"))
+    rows = {cells[0]: cells[1:] for cells in ([c.strip() for c in line.strip().strip("|").split("|")]
+                                              for line in open(tmp_path / "out" / "ablation.md")
+                                              if line.startswith("| ") and not line.startswith("| change"))}
+    # means by hand: stock 11.00 / 5.50, dwconv 15.50 / 7.25 (spreads 2 and 1 / 1 and 0.5), ghost 11.00 / 5.25
+    assert rows["DWConv k7 (backbone, neck) / k5 (head)"] == [
+        "dwconv_nano - yolox_voc_nano", "2 / 2", "+4.50 (beyond seed spread)", "+1.75 (beyond seed spread)", "helps"]
+    assert rows["Ghost backbone"][2:] == ["+0.00 (within seed spread: no difference)",
+                                          "-0.25 (within seed spread: no difference)", "worse"]
+    assert rows["final combination"][1:3] == ["1 / 2", "+7.00 (one run: spread not measured)"]
+    assert rows["Dark2 path, inside final"][:3] == ["final_nano - final_nano_no_dark2", "1 / 2",
+                                                   "+0.75 (one run: spread not measured)"]
+    assert set(rows) == {"DWConv k7 (backbone, neck) / k5 (head)", "Ghost backbone", "final combination",
+                         "Dark2 path, inside final"}  # rows whose exps have no scores are left out
+
+
 def test_exported_models_scores_meet_their_latency_in_the_deployment_table(tmp_path):
     from yolox_mods.benchmark import VariantResult, add_evaluations, read_evaluations, write_report
 

@@ -67,6 +67,34 @@ def test_dark2_path_costs_little_over_stock():
     assert 0 < dark2[1] - stock[1] < 0.01 * stock[1]
 
 
+def shapes(path, part):
+    """{state_dict key: shape} of one part of an exp's model: "backbone" (CSPDarknet, with the dark2 path), "neck"
+    (the PAFPN's own layers) or "head"."""
+    prefix = {"backbone": "backbone.backbone.", "neck": "backbone.", "head": "head."}[part]
+    return {key: tuple(value.shape) for key, value in load_exp(path).get_model().state_dict().items()
+            if key.startswith(prefix) and not (part == "neck" and key.startswith("backbone.backbone."))}
+
+
+def test_each_ablation_exp_is_final_without_exactly_its_component():
+    final, ablation = os.path.join(EXP_DIR, "final_nano.py"), os.path.join(EXP_DIR, "ablation")
+    no_dark2, no_mdconv, no_dwconv = (os.path.join(ablation, f"final_nano_no_{c}.py") for c in
+                                      ("dark2", "mdconv", "dwconv"))
+    assert sorted(glob.glob(os.path.join(ablation, "*.py"))) == sorted([no_dark2, no_dwconv, no_mdconv])
+    dark2 = {key: shape for key, shape in shapes(final, "backbone").items() if ".dark2_down." in key}
+    assert dark2 and shapes(no_dark2, "backbone") == {k: v for k, v in shapes(final, "backbone").items()
+                                                     if k not in dark2}
+    for part in ("neck", "head"):
+        assert shapes(no_dark2, part) == shapes(final, part)
+        assert shapes(no_mdconv, part) == shapes(final, part)
+        assert shapes(no_dwconv, part) == shapes(os.path.join(EXP_DIR, "mdconv_nano.py"), part)
+    dwconv_backbone = shapes(os.path.join(EXP_DIR, "dwconv_nano.py"), "backbone")
+    assert shapes(no_mdconv, "backbone") == {**dwconv_backbone, **dark2}
+    # DWConv's neck_down place covers the dark2 path (7x7 in final); without DWConv it is dark2fpn_nano's 3x3
+    dark2_alone = {key: shape for key, shape in shapes(os.path.join(EXP_DIR, "dark2fpn_nano.py"), "backbone").items()
+                   if ".dark2_down." in key}
+    assert shapes(no_dwconv, "backbone") == {**shapes(final, "backbone"), **dark2_alone} != shapes(final, "backbone")
+
+
 def test_get_model_returns_a_fresh_model():
     exp = load_exp(EXPS[0])
     assert exp.get_model() is not exp.get_model()

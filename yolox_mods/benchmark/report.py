@@ -26,6 +26,7 @@ class VariantResult:
     map50_95: Optional[float] = None
     per_class_ap50: Dict[str, float] = field(default_factory=dict)
     map50_runs: List[float] = field(default_factory=list)          # one per evaluated run (seed), when several
+    map50_95_runs: List[float] = field(default_factory=list)
     # paired bootstrap 95% interval of this exp's mean mAP50 minus the reference exp's, on the same test images
     map50_interval: Optional[Tuple[float, float]] = None
     # exported models' scores by runtime ("onnx", "onnx-int8", ...): {"map50", "map50_95", "runs"}, means
@@ -89,7 +90,8 @@ def add_evaluations(results: Dict[str, VariantResult], runs: Dict[str, List[dict
         result = results[exp]
         result.map50_runs = [record["mAP50"] / 100 for record in records]
         result.map50 = statistics.mean(result.map50_runs)
-        result.map50_95 = statistics.mean(record["mAP50_95"] / 100 for record in records)
+        result.map50_95_runs = [record["mAP50_95"] / 100 for record in records]
+        result.map50_95 = statistics.mean(result.map50_95_runs)
         result.per_class_ap50 = {name: statistics.mean(record["per_class_AP50"][name] / 100 for record in records)
                                  for name in records[0]["per_class_AP50"]}
     if reference not in runs or not all("matched" in r for r in runs[reference]):
@@ -99,6 +101,41 @@ def add_evaluations(results: Dict[str, VariantResult], runs: Dict[str, List[dict
             interval = paired_bootstrap([r["matched"] for r in records], [r["matched"] for r in runs[reference]],
                                         draws=draws)
             results[exp].map50_interval = (interval.low, interval.high)
+
+
+# The reference study's ablation: each change against stock, and each component taken out of the final
+# combination (exps/ablation/), with what the reference reported for it.
+STOCK = "yolox_voc_nano"
+ABLATIONS = (
+    ("DWConv k7 (backbone, neck) / k5 (head)", "dwconv_nano", STOCK, "helps"),
+    ("MDConv in the backbone", "mdconv_nano", STOCK, "helps"),
+    ("Dark2 path into the PAFPN", "dark2fpn_nano", STOCK, "helps"),
+    ("Ghost backbone", "ghost_nano", STOCK, "worse"),
+    ("final combination", "final_nano", STOCK, "+2.70 mAP"),
+    ("final with 5x5 neck", "final_k5_nano", STOCK, "-"),
+    ("Dark2 path, inside final", "final_nano", "final_nano_no_dark2", "-"),
+    ("MDConv, inside final", "final_nano", "final_nano_no_mdconv", "-"),
+    ("DWConv neck/head, inside final", "final_nano", "final_nano_no_dwconv", "-"),
+)
+
+
+def ablation_table(results: Dict[str, VariantResult]) -> str:
+    """A row per ``ABLATIONS`` entry whose two exps both have mAP: the change's mAP50 and mAP50:95 differences
+    (with exp minus without, in points) with the seed-spread verdict of ``versus``; empty when no row applies."""
+    rows = []
+    for change, with_it, without_it, claim in ABLATIONS:
+        ours, theirs = results.get(with_it), results.get(without_it)
+        if ours is None or theirs is None or ours.map50 is None or theirs.map50 is None:
+            continue
+        map50 = [r.map50_runs or [r.map50] for r in (ours, theirs)]
+        map50_95 = [r.map50_95_runs or [r.map50_95] for r in (ours, theirs)]
+        rows.append([change, f"{with_it} - {without_it}", f"{len(map50[0])} / {len(map50[1])}",
+                     versus(*map50, 2, 100), versus(*map50_95, 2, 100), claim])
+    if not rows:
+        return ""
+    return tabulate(rows, headers=["change", "exps (with - without)", "seeds", "mAP50 difference",
+                                   "mAP50:95 difference", "reference study"], tablefmt="github",
+                    disable_numparse=True)
 
 
 def write_report(results: Sequence[VariantResult], output_dir: str, header: str = "") -> str:
@@ -131,6 +168,11 @@ def write_report(results: Sequence[VariantResult], output_dir: str, header: str 
         atomic_write_text(os.path.join(output_dir, "deployment.md"),
                           (header + "\n\n" if header else "") + deployment + "\n")
         table += "\n\n" + deployment
+    ablation = ablation_table({r.exp: r for r in results})
+    if ablation:
+        atomic_write_text(os.path.join(output_dir, "ablation.md"),
+                          (header + "\n\n" if header else "") + ablation + "\n")
+        table += "\n\n" + ablation
     return table
 
 
