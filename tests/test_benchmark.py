@@ -240,3 +240,12 @@ def test_untied_constants_export_like_a_trained_model(tmp_path):
     torch.manual_seed(1)
     assert torch.equal(untie_constants(exp.get_model()).state_dict()["head.stems.0.bn.bias"],
                        untie_constants(before).state_dict()["head.stems.0.bn.bias"])  # seeded
+
+
+def test_given_exps_are_reordered_stock_first_and_otherwise_kept():
+    from yolox_mods.cli.benchmark import stock_first
+
+    given = ["exps/dark2fpn_nano.py", "exps/ablation/final_nano_no_dark2.py", "exps/yolox_voc_nano.py",
+             "exps/final_nano.py"]
+    assert stock_first(given) == ["exps/yolox_voc_nano.py", "exps/dark2fpn_nano.py",
+                                  "exps/ablation/final_nano_no_dark2.py", "exps/final_nano.py"]

@@ -25,13 +25,17 @@ REFERENCE_EXP = "yolox_voc_nano.py"
 
 
 def default_exps(exp_dir="exps"):
-    files = sorted(glob.glob(os.path.join(exp_dir, "*.py")))
-    return sorted(files, key=lambda f: os.path.basename(f) != REFERENCE_EXP)
+    return stock_first(sorted(glob.glob(os.path.join(exp_dir, "*.py"))))
+
+
+def stock_first(exp_files):
+    """The reference exp first (every ratio and difference is to it), the others in the order given."""
+    return sorted(exp_files, key=lambda f: os.path.basename(f) != REFERENCE_EXP)
 
 
 def make_parser():
     parser = argparse.ArgumentParser(description="Measure every exp on one machine in one run")
-    parser.add_argument("--exps", nargs="+", default=None, help="exp files (default: exps/*.py, stock first)")
+    parser.add_argument("--exps", nargs="+", default=None, help="exp files, stock moved first (default: exps/*.py)")
     parser.add_argument("--data-dir", default=None, help="VOCdevkit for --train")
     parser.add_argument("--sizes", nargs="+", type=int, default=[416, 320], help="latency input sizes")
     parser.add_argument("--runtimes", nargs="+", default=["torch", "onnx"], choices=list(RUNTIMES),
@@ -130,7 +134,7 @@ def timed_models(exp_files, weights_dir):
 @exits_cleanly_on_bad_input
 def main(argv=None):
     args = make_parser().parse_args(argv)
-    exp_files = args.exps or default_exps()
+    exp_files = stock_first(args.exps) if args.exps else default_exps()
     if args.quick:
         if args.protocol != "quick":
             raise ConfigError(f"--quick trains on the 'smoke' protocol; --protocol {args.protocol} does not apply")
