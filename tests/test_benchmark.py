@@ -161,6 +161,12 @@ def test_evaluations_with_judged_detections_get_a_bootstrap_interval(tmp_path):
 def test_a_bad_evaluation_file_is_named_before_measuring(tmp_path):
     from yolox_mods.benchmark import read_evaluations
 
+    relu = tmp_path / "relu.json"
+    relu.write_text(json.dumps({"exp": "stock", "act": "relu", "mAP50": 1.0, "mAP50_95": 1.0, "per_class_AP50": {}}))
+    with pytest.raises(ValueError, match="relu.json: a model trained with act 'relu', but stock builds 'silu'"):
+        read_evaluations([str(relu)], {"stock": "silu"})
+    assert read_evaluations([str(relu)], {"stock": "relu"})["stock"][0]["act"] == "relu"
+
     broken = tmp_path / "broken.json"
     broken.write_text("{\"exp\": \"final\"")
     with pytest.raises(ValueError, match="broken.json: not a tools/eval.py --json result"):

@@ -40,7 +40,8 @@ def test_train_eval_checkpoints_and_tensorboard(synthetic_voc, tmp_path):
     checkpoint = torch.load(out / "latest_ckpt.pth", weights_only=False)
     assert checkpoint["start_epoch"] == 2 and checkpoint["start_iter"] == 0 and checkpoint["ema"] is not None
     headline = json.loads((out / "test_eval.json").read_text())
-    assert (headline["split"], headline["images"], headline["epoch"]) == ("test", 8, 2)
+    assert (headline["split"], headline["images"], headline["epoch"], headline["act"]) == ("test", 8, 2, "silu")
+    assert checkpoint["act"] == "silu"
 
     common = ["-f", "exps/final_nano.py", "-b", "8", "--device", "cpu", "data_dir", synthetic_voc,
               "output_dir", str(tmp_path), "test_size", "(128,128)", "data_num_workers", "0"]
@@ -71,6 +72,12 @@ def test_train_eval_checkpoints_and_tensorboard(synthetic_voc, tmp_path):
     assert wrong.returncode == 2
     last = wrong.stderr.strip().splitlines()[-1]
     assert last.startswith(f"error: {out / 'best_ckpt.pth'}: checkpoint does not fit this model")
+    # the same weights under another activation would load silently: the recorded act refuses it
+    other_act = run([EVAL, *common[:6], *common[6:], "act", "relu"])
+    assert other_act.returncode == 2
+    assert other_act.stderr.strip().splitlines()[-1] == (
+        f"error: {out / 'latest_ckpt.pth'}: trained with act 'silu', but this exp builds 'relu'; add 'act silu' to "
+        f"the command")
 
 
 def test_resume_after_sigkill_mid_epoch(synthetic_voc, tmp_path):

@@ -5,15 +5,27 @@ from typing import Optional, Tuple
 import torch
 from yolox.utils import fuse_model, get_world_size, postprocess
 
-from .common import load_checkpoint, load_exact
+from .common import CheckpointError, load_checkpoint, load_exact
 from .evaluators import Evaluation
+
+
+def load_weights(exp, model: torch.nn.Module, ckpt_path: str) -> None:
+    """``ckpt_path``'s evaluated weights into ``model`` (built by ``exp``). Activations have no weights, so a model
+    trained with another ``act`` would load silently and score near zero: a checkpoint that records its activation
+    (every one since the activation study) must match ``exp.act``, else ``CheckpointError`` says which to set."""
+    checkpoint = load_checkpoint(ckpt_path)
+    trained_act = checkpoint.get("act")
+    if trained_act is not None and trained_act != exp.act:
+        raise CheckpointError(f"{ckpt_path}: trained with act {trained_act!r}, but this exp builds {exp.act!r}; "
+                              f"add 'act {trained_act}' to the command")
+    load_exact(model, checkpoint["model"], ckpt_path)
 
 
 def load_for_eval(exp, ckpt_path: Optional[str], device="cpu", fuse: bool = False) -> torch.nn.Module:
     """``exp``'s model with ``ckpt_path``'s weights (None: its initial weights), in eval mode on ``device``."""
     model = exp.get_model()
     if ckpt_path is not None:
-        load_exact(model, load_checkpoint(ckpt_path)["model"], ckpt_path)
+        load_weights(exp, model, ckpt_path)
     model.to(device).eval()
     return fuse_model(model) if fuse else model
 

@@ -59,7 +59,7 @@ def publish(run_dir: str, weights_dir: str, name: str, protocol: str, seed: int,
     state = {k: (v.to(getattr(torch, dtype)) if v.is_floating_point() else v) for k, v in checkpoint["model"].items()}
     path = os.path.join(weights_dir, name + ".pth")
     atomic_save({"model": state, "exp_name": checkpoint.get("exp_name"), "num_classes": checkpoint.get("num_classes"),
-                 "start_epoch": checkpoint["start_epoch"]}, path)
+                 "act": checkpoint.get("act"), "start_epoch": checkpoint["start_epoch"]}, path)
     entry = {"file": name + ".pth", "exp": test["exp"], "seed": seed, "protocol": protocol,
              "epochs": checkpoint["start_epoch"], "dtype": dtype, "bytes": os.path.getsize(path),
              "sha256": sha256(path), "date": datetime.date.today().isoformat(),

@@ -12,9 +12,10 @@ import torch
 from ..benchmark import (RUNTIMES, add_evaluations, measure_variants, onnx_time_by_op, plain_loop_img_per_s,
                          profile_table, profile_training_step, read_evaluations, step_profile_table, untie_constants,
                          write_report)
-from ..common import ConfigError, atomic_write_text, exits_cleanly_on_bad_input, load_checkpoint, load_exact
+from ..common import ConfigError, atomic_write_text, exits_cleanly_on_bad_input
 from ..core import train
 from ..data.synthetic import make_synthetic_voc
+from ..evaluation import load_weights
 from ..protocol import PROTOCOLS
 from ..quantize import training_images
 from ..weights import read_manifest
@@ -123,7 +124,7 @@ def timed_models(exp_files, weights_dir):
         model = exp.get_model()
         if exp.exp_name in entries:
             path = os.path.join(weights_dir, entries[exp.exp_name])
-            load_exact(model, load_checkpoint(path)["model"], path)
+            load_weights(exp, model, path)
             published[exp.exp_name] = path
         else:
             untie_constants(model)
@@ -150,7 +151,7 @@ def main(argv=None):
         args.data_dir = make_synthetic_voc(os.path.join(args.output, "data"), 32, 8, 128)
     started = time.strftime("%Y-%m-%d %H:%M")
     models, published = timed_models(exp_files, args.weights)
-    evaluations = read_evaluations(args.evals, list(models))
+    evaluations = read_evaluations(args.evals, {exp.exp_name: exp.act for exp in map(load_exp, exp_files)})
     calibration = (training_images(load_exp(exp_files[0], ["data_dir", args.data_dir]), args.calib) if int8
                    else None)
     results = measure_variants(models, args.sizes, args.runtimes, args.repeats, calibration=calibration)

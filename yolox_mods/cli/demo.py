@@ -8,8 +8,9 @@ import time
 
 import cv2
 
-from ..common import ConfigError, DataError, exits_cleanly_on_bad_input, load_checkpoint, load_exact, read_image
+from ..common import ConfigError, DataError, exits_cleanly_on_bad_input, read_image
 from ..demo import Predictor, draw, image_paths, summary_line
+from ..evaluation import load_weights
 from ..runtime import EXPORTED_RUNTIMES
 from .common import checkpoint_for, chosen_exp_file, exported_runtime, load_exp
 
@@ -55,7 +56,7 @@ def build_predictor(args):
     else:
         ckpt = checkpoint_for(exp, args.ckpt, experiment_name=args.experiment_name)
         model = exp.get_model()
-        load_exact(model, load_checkpoint(ckpt)["model"], ckpt)
+        load_weights(exp, model, ckpt)
         model.to(args.device)
     return exp, Predictor(model, exp.class_names, exp.test_size, args.conf, args.nms, args.device)
 

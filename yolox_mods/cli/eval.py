@@ -85,7 +85,7 @@ def eval_worker(args):
         print(f"{exp.exp_name}: {described} at {size}, {args.split} split ({len(evaluation.result.image_ids)} images)")
         print(evaluation.summary)
         if args.json:
-            write_evaluation(args.json, evaluation.result, exp=exp.exp_name, **source, split=args.split,
+            write_evaluation(args.json, evaluation.result, exp=exp.exp_name, act=exp.act, **source, split=args.split,
                              image_sets=exp.eval_sets(args.split), test_size=list(exp.test_size))
 
 

@@ -4,8 +4,9 @@ import argparse
 import numpy as np
 import torch
 
-from ..common import DataError, exits_cleanly_on_bad_input, load_checkpoint, load_exact
+from ..common import DataError, exits_cleanly_on_bad_input
 from ..common.onnx import onnx_session
+from ..evaluation import load_weights
 from ..export import export_onnx
 from .common import checkpoint_for, load_exp
 
@@ -37,7 +38,7 @@ def main(argv=None):
     model = exp.get_model().eval()
     ckpt = checkpoint_for(exp, args.ckpt, args.random_weights)
     if ckpt:
-        load_exact(model, load_checkpoint(ckpt)["model"], ckpt)
+        load_weights(exp, model, ckpt)
     size = (args.tsize, args.tsize) if args.tsize else tuple(exp.test_size)
     path = args.output_name or f"{exp.exp_name}.onnx"
     export_onnx(model, path, size, args.opset, args.decode_in_inference, merge_mixconv=not args.keep_mixconv)

@@ -323,7 +323,7 @@ class LiteTrainer(Trainer):
         self.test_result = evaluation.result
         if self.rank == 0:
             path = os.path.join(self.file_name, "test_eval.json")
-            write_evaluation(path, evaluation.result, exp=self.exp.exp_name,
+            write_evaluation(path, evaluation.result, exp=self.exp.exp_name, act=self.exp.act,
                              ckpt=os.path.join(self.file_name, "latest_ckpt.pth"), split="test",
                              image_sets=self.exp.test_sets, epoch=self.max_epoch, seed=self.exp.seed)
             logger.info("test split, last epoch (EMA weights):\n{}\nwritten to {}", evaluation.summary, path)
@@ -356,6 +356,7 @@ class LiteTrainer(Trainer):
             "iter_seconds": self.iter_seconds,
             "exp_name": self.exp.exp_name,
             "num_classes": self.exp.num_classes,
+            "act": self.exp.act,
         }
         atomic_save(state, os.path.join(self.file_name, ckpt_name + "_ckpt.pth"))
         if update_best_ckpt:
