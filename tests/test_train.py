@@ -96,6 +96,9 @@ def test_resume_after_sigkill_mid_epoch(synthetic_voc, tmp_path):
     killed_at = torch.load(latest, weights_only=False)
     assert (killed_at["start_epoch"], killed_at["start_iter"]) < (3, 0)
 
+    other_act = run([*flags, "--resume", *overrides, "act", "relu"])
+    assert other_act.returncode == 2 and other_act.stderr.strip().splitlines()[-1] == (
+        f"error: {latest}: trained with act 'silu', but this exp builds 'relu'; add 'act silu' to the command")
     resumed = run([*flags, "--resume", *overrides])
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"at epoch {killed_at['start_epoch'] + 1} iteration {killed_at['start_iter']}" in resumed.stderr

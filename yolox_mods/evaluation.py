@@ -9,15 +9,20 @@ from .common import CheckpointError, load_checkpoint, load_exact
 from .evaluators import Evaluation
 
 
-def load_weights(exp, model: torch.nn.Module, ckpt_path: str) -> None:
-    """``ckpt_path``'s evaluated weights into ``model`` (built by ``exp``). Activations have no weights, so a model
-    trained with another ``act`` would load silently and score near zero: a checkpoint that records its activation
-    (every one since the activation study) must match ``exp.act``, else ``CheckpointError`` says which to set."""
-    checkpoint = load_checkpoint(ckpt_path)
+def check_trained_act(exp, checkpoint: dict, ckpt_path: str) -> None:
+    """Activations have no weights, so a model trained with another ``act`` loads silently and scores near zero: a
+    checkpoint that records its activation (every one since the activation study) must match ``exp.act``, else
+    ``CheckpointError`` says which to set."""
     trained_act = checkpoint.get("act")
     if trained_act is not None and trained_act != exp.act:
         raise CheckpointError(f"{ckpt_path}: trained with act {trained_act!r}, but this exp builds {exp.act!r}; "
                               f"add 'act {trained_act}' to the command")
+
+
+def load_weights(exp, model: torch.nn.Module, ckpt_path: str) -> None:
+    """``ckpt_path``'s evaluated weights into ``model`` (built by ``exp``, with its activation)."""
+    checkpoint = load_checkpoint(ckpt_path)
+    check_trained_act(exp, checkpoint, ckpt_path)
     load_exact(model, checkpoint["model"], ckpt_path)
 
 

@@ -18,6 +18,7 @@ from yolox.utils.allreduce_norm import get_async_norm_states
 
 from ..common.errors import ConfigError, NonFiniteLossError
 from ..common.io import atomic_save, atomic_write_text, load_checkpoint, load_exact, load_matching
+from ..evaluation import check_trained_act
 from ..evaluators.voc_map import VOCResult
 from ..models.compile import compile_for_training, uncompiled
 
@@ -145,6 +146,7 @@ class LiteTrainer(Trainer):
         if self.args.resume:
             path = self.args.ckpt or os.path.join(self.file_name, "latest_ckpt.pth")
             checkpoint = load_checkpoint(path, map_location=self.device)
+            check_trained_act(self.exp, checkpoint, path)
             load_exact(model, checkpoint.get("train_model", checkpoint["model"]), path)
             self.optimizer.load_state_dict(checkpoint["optimizer"])
             self.best_ap = checkpoint.get("best_ap", -1.0)
@@ -158,7 +160,10 @@ class LiteTrainer(Trainer):
             self.iter_seconds = checkpoint.get("iter_seconds", 0.0)
             logger.info("resumed from {} at epoch {} iteration {}", path, self.start_epoch + 1, self.start_iter)
         elif self.args.ckpt is not None:
-            differences = load_matching(model, load_checkpoint(self.args.ckpt)["model"])
+            checkpoint = load_checkpoint(self.args.ckpt)
+            differences = load_matching(model, checkpoint["model"])
+            if checkpoint.get("act", self.exp.act) != self.exp.act:
+                logger.info("fine-tuning weights trained with act {} as act {}", checkpoint["act"], self.exp.act)
             for line in differences:
                 logger.warning("fine-tune load of {}: {} (left at its initial value)", self.args.ckpt, line)
         return model
