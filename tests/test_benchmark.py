@@ -15,7 +15,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 @pytest.mark.slow
 def test_quick_benchmark_writes_results(tmp_path):
     result = subprocess.run([sys.executable, "tools/benchmark.py", "--quick", "--train", "--train-speed", "--profile",
-                             "--speed-rounds", "1", "--output", str(tmp_path),
+                             "--speed-rounds", "1", "--fast-path", "data_num_workers", "0", "--output", str(tmp_path),
                              "--exps", "exps/yolox_voc_nano.py", "exps/mdconv_nano.py"],
                             capture_output=True, text=True, cwd=ROOT, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -37,6 +37,9 @@ def test_quick_benchmark_writes_results(tmp_path):
     assert round_["plain_img_per_s"] > 0 and round_["ratio"] == pytest.approx(
         round_["ours_img_per_s"] / round_["plain_img_per_s"], rel=1e-2)
     assert "our trainer / plain YOLOX loop" in table
+    assert speed["fast_path"] == ["data_num_workers", "0"] and round_["fast_ratio"] == pytest.approx(
+        round_["fast_img_per_s"] / round_["ours_img_per_s"], rel=1e-2)
+    assert "Ours with data_num_workers 0 / ours: " in table
     profile = open(tmp_path / "onnx_profile.md").read()
     assert "| depthwise 9x9 " in profile and "| conv 1x1 " in profile  # MixConv's largest kernel is 9
     assert re.search(r"\| total +\| +[\d.]+ +\| +[\d.]+ +\|", profile)

@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pytest
 
+from yolox_mods.cli import benchmark as benchmark_cli
 from yolox_mods.cli import eval as eval_cli
 from yolox_mods.cli import export_onnx as export_cli
 from yolox_mods.cli import train as train_cli
@@ -36,6 +37,10 @@ def error_line(capfd, main, argv):
      "error: --split val: this exp's val_sets are its test_sets"),
     (export_cli.main, ["-f", "exps/ghost_nano.py", "--random-weights", "-c", "x.pth"],
      "error: give -c or --random-weights, not both"),
+    (benchmark_cli.main, ["--fast-path", "data_num_workers", "0"],
+     "error: --fast-path is a candidate of --train-speed; add --train-speed"),
+    (benchmark_cli.main, ["--train-speed", "--quick", "--fast-path", "data_num_workers"],
+     "error: --fast-path takes KEY VALUE pairs; got 1 words"),
 ])
 def test_refused_before_anything_runs(capfd, main, argv, message):
     assert error_line(capfd, main, argv).startswith(message)

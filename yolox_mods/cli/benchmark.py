@@ -70,6 +70,9 @@ def make_parser():
                         help="share of a training step per phase (data, forward, SimOTA assignment, rest of the "
                              "loss, backward, optimizer, EMA) for every exp on --data-dir with --protocol's settings, "
                              "written to train_profile.md")
+    parser.add_argument("--fast-path", nargs="+", default=None, metavar="KEY VALUE",
+                        help="with --train-speed: exp overrides of a candidate faster path (e.g. data_num_workers 0), "
+                             "trained in every round beside the default; its img/s over the default's is reported")
     parser.add_argument("--profile-iterations", type=int, default=30)
     parser.add_argument("--speed-rounds", type=int, default=2)
     parser.add_argument("--speed-size", type=int, default=256)
@@ -89,25 +92,39 @@ def train_and_evaluate(exp_file, args, runs_dir):
 
 
 def measure_train_speed(exp_file, args):
-    """Alternating rounds of (our trainer, plain loop) on the same exp, data and settings (the "train_speed"
-    protocol at ``--speed-size``, batch ``-b``); our trainer runs one epoch and the plain loop as many iterations."""
+    """Alternating rounds of (our trainer, plain loop[, our trainer with ``--fast-path``]) on the same exp, data and
+    settings (the "train_speed" protocol at ``--speed-size``, batch ``-b``); our trainer runs one epoch and the
+    plain loop as many iterations."""
     size = args.speed_size
     overrides = ["data_dir", args.data_dir, "input_size", f"({size},{size})", "test_size", f"({size},{size})",
                  "seed", str(args.seed)]
+
+    def our_img_per_s(index, extra=()):
+        run_dir = os.path.join(args.output, "speed_runs", f"round{index}" + ("_fast" if extra else ""))
+        exp = load_exp(exp_file, overrides + ["output_dir", run_dir, *extra], "train_speed")
+        outcome = train(exp, default_args(batch_size=args.batch_size, device="cpu", cache=True))
+        return exp, outcome.img_per_s, outcome.images // args.batch_size
+
     rounds = []
     for index in range(args.speed_rounds):
-        exp = load_exp(exp_file, overrides + ["output_dir", os.path.join(args.output, "speed_runs", f"round{index}")],
-                       "train_speed")
-        outcome = train(exp, default_args(batch_size=args.batch_size, device="cpu", cache=True))
-        ours, iterations = outcome.img_per_s, outcome.images // args.batch_size
+        exp, ours, iterations = our_img_per_s(index)
         plain = plain_loop_img_per_s(load_exp(exp_file, overrides, "train_speed"), args.batch_size, iterations)
-        rounds.append({"plain_img_per_s": round(plain, 2), "ours_img_per_s": round(ours, 2),
-                       "ratio": round(ours / plain, 3)})
-        print(f"train speed round {index + 1}: plain loop {plain:.1f} img/s, ours {ours:.1f} img/s "
-              f"({ours / plain:.2f}x)")
+        measured = {"plain_img_per_s": round(plain, 2), "ours_img_per_s": round(ours, 2),
+                    "ratio": round(ours / plain, 3)}
+        line = (f"train speed round {index + 1}: plain loop {plain:.1f} img/s, ours {ours:.1f} img/s "
+                f"({ours / plain:.2f}x)")
+        if args.fast_path:
+            fast = our_img_per_s(index, args.fast_path)[1]
+            measured.update(fast_img_per_s=round(fast, 2), fast_ratio=round(fast / ours, 3))
+            line += f", ours with {' '.join(args.fast_path)} {fast:.1f} img/s ({fast / ours:.2f}x ours)"
+        rounds.append(measured)
+        print(line)
     result = {"exp": exp.exp_name, "size": size, "batch_size": args.batch_size, "iterations": iterations,
               "data_dir": args.data_dir, "rounds": rounds,
               "median_ratio": round(statistics.median(r["ratio"] for r in rounds), 3)}
+    if args.fast_path:
+        result.update(fast_path=args.fast_path,
+                      median_fast_ratio=round(statistics.median(r["fast_ratio"] for r in rounds), 3))
     atomic_write_text(os.path.join(args.output, "train_speed.json"), json.dumps(result, indent=2))
     return result
 
@@ -143,6 +160,10 @@ def main(argv=None):
         args.speed_size = 128 if args.speed_size == 256 else args.speed_size
     if args.train and args.evals:
         raise ConfigError("--train and --evals both give the mAP columns; use one")
+    if args.fast_path and not args.train_speed:
+        raise ConfigError("--fast-path is a candidate of --train-speed; add --train-speed")
+    if args.fast_path and len(args.fast_path) % 2:
+        raise ConfigError(f"--fast-path takes KEY VALUE pairs; got {len(args.fast_path)} words")
     int8 = any(runtime.endswith("-int8") for runtime in args.runtimes)
     if (args.train or args.train_speed or args.train_profile or int8) and args.data_dir is None:
         if not args.quick:
@@ -188,6 +209,10 @@ def main(argv=None):
                    f"{speed['iterations']} iterations per round): our trainer / plain YOLOX loop = "
                    + ", ".join(f"{r['ours_img_per_s']:.1f} / {r['plain_img_per_s']:.1f} img/s ({r['ratio']:.2f}x)"
                                for r in speed["rounds"]) + ".")
+        if args.fast_path:
+            header += (f" Ours with {' '.join(args.fast_path)} / ours: "
+                       + ", ".join(f"{r['fast_img_per_s']:.1f} / {r['ours_img_per_s']:.1f} img/s "
+                                   f"({r['fast_ratio']:.2f}x)" for r in speed["rounds"]) + ".")
     if args.train_profile:
         profiles = {}
         for exp_file in exp_files:
