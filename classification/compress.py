@@ -134,6 +134,12 @@ class Pipeline:
             fingerprint=fingerprint)
         return model
 
+    def interrupted_seconds(self, name: str) -> float:
+        """Training seconds that interrupted processes already spent on stage ``name`` (its epoch checkpoint), so
+        that a resumed stage reports its whole time, not only the last process's."""
+        path = os.path.join(self.output, f"{name}.epoch.pth")
+        return load_checkpoint(path).get("elapsed_seconds", 0.0) if os.path.exists(path) else 0.0
+
     def reference(self, name: Optional[str] = None):
         """(MACs, reported F1) of the reference stage (the recipe's ``reference`` unless ``name``), or Nones before
         it ran."""
@@ -197,7 +203,7 @@ class Pipeline:
             if stage["kind"] not in STAGES:
                 raise ConfigError(f"stage {stage['name']!r}: unknown kind {stage['kind']!r} ({sorted(STAGES)})")
             print(f"{stage['name']}: {stage['kind']}")
-            STAGES[stage["kind"]](self, stage, time.time())
+            STAGES[stage["kind"]](self, stage, time.time() - self.interrupted_seconds(stage["name"]))
 
 
 def reported_f1(row: dict) -> float:

@@ -128,7 +128,8 @@ def fit(model: nn.Module, train: Split, input_size: int, config: TrainConfig,
         desc: str = "train", fingerprint: Optional[str] = None) -> nn.Module:
     """Train ``model`` in place. ``criterion(logits, labels, images)`` defaults to the task loss (pass a
     ``Distiller`` for KD). With ``checkpoint_path``, state is saved atomically after every epoch and a run that
-    finds it resumes at the next epoch, if it was saved with the same ``fingerprint`` (data and config)."""
+    finds it resumes at the next epoch, if it was saved with the same ``fingerprint`` (data and config); the saved
+    ``elapsed_seconds`` count the training time of every process that worked on it."""
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     loss_fn = task_loss(config)
@@ -138,7 +139,7 @@ def fit(model: nn.Module, train: Split, input_size: int, config: TrainConfig,
                                config)
     loader = make_loader(train, input_size, config.batch_size, True, config.balanced_sampling,
                          config.num_workers, config.seed)
-    start_epoch = 0
+    start_epoch, earlier_seconds, fit_started = 0, 0.0, time.time()
     if checkpoint_path and os.path.exists(checkpoint_path):
         state = load_checkpoint(checkpoint_path)
         if state.get("fingerprint") != fingerprint:
@@ -149,6 +150,7 @@ def fit(model: nn.Module, train: Split, input_size: int, config: TrainConfig,
             criterion.load_state_dict(state["criterion"], strict=False)
         optimizer.load_state_dict(state["optimizer"])
         start_epoch = state["epoch"]
+        earlier_seconds = state.get("elapsed_seconds", 0.0)
         print(f"{desc}: resuming after epoch {start_epoch} of {config.epochs} ({checkpoint_path})")
     num_classes = len(train.classes)
     for epoch in range(start_epoch, config.epochs):
@@ -176,5 +178,6 @@ def fit(model: nn.Module, train: Split, input_size: int, config: TrainConfig,
         if checkpoint_path:
             atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch + 1,
                          "criterion": trainable_state(criterion),
-                         "config": asdict(config), "fingerprint": fingerprint}, checkpoint_path)
+                         "config": asdict(config), "fingerprint": fingerprint,
+                         "elapsed_seconds": earlier_seconds + time.time() - fit_started}, checkpoint_path)
     return model

@@ -234,12 +234,17 @@ def test_sigkill_mid_stage_then_resume(image_folder, tmp_path):
     for checkpoint in out.glob("*.pth"):
         torch.load(checkpoint, weights_only=False)  # complete, or it would not carry the final name
 
+    # the killed process's training time, made long so that the resumed row can only reach it by counting it
+    interrupted = torch.load(out / "teacher.epoch.pth", weights_only=False)
+    torch.save({**interrupted, "elapsed_seconds": 10_000.0}, out / "teacher.epoch.pth")
+
     resumed = run_cli("classification.compress", *command[3:])
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "baseline: done, skipped" in resumed.stdout
     assert re.search(r"resuming after epoch [1-7] of 8 \(.*teacher\.epoch\.pth\)", resumed.stdout)
-    rows = {row["stage"] for row in json.load(open(out / "results.json"))}
-    assert rows == {"baseline", "teacher", "distill"}
+    rows = {row["stage"]: row for row in json.load(open(out / "results.json"))}
+    assert set(rows) == {"baseline", "teacher", "distill"}
+    assert 10_000 < rows["teacher"]["seconds"] < 10_000 + 300
 
 
 def test_each_input_size_row_times_only_its_own_training(tmp_path, monkeypatch):
