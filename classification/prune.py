@@ -8,10 +8,12 @@ dependency graph but gives the stride-2 unit's concat of pooled shortcut and bra
 with an IndexError (docs/results.md, 2026-11-25 22:38).
 """
 import copy
+import functools
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from yolox_mods.blocks import GroupPointwiseConv, LowRankPointwise
 from yolox_mods.common import ConfigError
@@ -142,35 +144,51 @@ def hrank_importance(space: ChannelSpace, outputs: Sequence[torch.Tensor]) -> to
     return ranks.mean(0)
 
 
-# criterion name -> (channel space, its recorded activations or None) -> one score per channel; low scores go
-# first. Criteria in ``DATA_DRIVEN`` read activations of training images, the others only weights.
+def taylor_importance(space: ChannelSpace, products: Sequence[torch.Tensor]) -> torch.Tensor:
+    """First-order Taylor (Molchanov et al. 2017): |mean over positions of activation x gradient of the loss| per
+    channel and image, averaged over images (``products``: the space's (N, C, H, W) activation x gradient): the
+    estimated change of the loss if the channel were zeroed."""
+    return torch.cat([batch.mean(dim=(2, 3)).abs() for batch in products]).mean(0)
+
+
+# criterion name -> (channel space, its recorded tensors or None) -> one score per channel; low scores go first.
+# Criteria in ``DATA_DRIVEN`` read what their recorder records on training images, the others only weights.
 IMPORTANCE: Dict[str, Callable[[ChannelSpace, Optional[Sequence[torch.Tensor]]], torch.Tensor]] = {
     "l1": _norm_importance(1),
     "l2": _norm_importance(2),
     "bn": bn_importance,
     "hrank": hrank_importance,
+    "taylor": taylor_importance,
 }
-DATA_DRIVEN = {"hrank"}
 
 
 def stage_outputs(model: ShuffleNetV1, split: Split, input_size: int, batches: int = 2,
-                  batch_size: int = 32) -> Dict[int, List[torch.Tensor]]:
-    """Every stage's output on ``batches`` batches of ``split`` (eval transforms, in order), per stage."""
+                  batch_size: int = 32, times_gradient: bool = False) -> Dict[int, List[torch.Tensor]]:
+    """Every stage's output on ``batches`` batches of ``split`` (eval transforms, in order), per stage; with
+    ``times_gradient``, multiplied by the gradient of the task loss (cross-entropy) with respect to it. BN uses its
+    running statistics and no weight changes (parameter gradients are cleared after)."""
     taps = StageTaps(model)
     recorded: Dict[int, List[torch.Tensor]] = {s: [] for s in range(len(model.stages))}
     model.eval()
     try:
-        with torch.no_grad():
-            for index, (images, _) in enumerate(make_loader(split, input_size, batch_size, train=False,
-                                                            num_workers=0)):
+        with torch.set_grad_enabled(times_gradient):
+            for index, (images, labels) in enumerate(make_loader(split, input_size, batch_size, train=False,
+                                                                 num_workers=0)):
                 if index == batches:
                     break
-                model(images)
-                for s, output in enumerate(taps.ordered()):
+                logits = model(images)
+                outputs = taps.ordered()
+                if times_gradient:
+                    gradients = torch.autograd.grad(F.cross_entropy(logits, labels), outputs)
+                    outputs = [(output * gradient).detach() for output, gradient in zip(outputs, gradients)]
+                for s, output in enumerate(outputs):
                     recorded[s].append(output)
     finally:
         taps.remove()
     return recorded
+
+
+DATA_DRIVEN = {"hrank": stage_outputs, "taylor": functools.partial(stage_outputs, times_gradient=True)}
 
 
 def stage_scores(model: ShuffleNetV1, stages: Sequence[int], criterion: str = "l1",
@@ -183,7 +201,7 @@ def stage_scores(model: ShuffleNetV1, stages: Sequence[int], criterion: str = "l
     if criterion in DATA_DRIVEN:
         if data is None:
             raise ConfigError(f"criterion {criterion!r} reads activations: it needs training images")
-        outputs = stage_outputs(model, *data)
+        outputs = DATA_DRIVEN[criterion](model, *data)
     spaces = channel_spaces(model)
     return {s: IMPORTANCE[criterion](spaces[stage_space(s)], outputs[s]) for s in stages}
 

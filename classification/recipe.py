@@ -41,8 +41,8 @@ KINDS: Dict[str, Schema] = {
                       "target_macs": (int, None, "prune globally until thop MACs at input_size are at most this"),
                       "target_ratio": (float, None, "as target_macs, as a fraction of the model's MACs"),
                       "step": (int, 4, "channels removed per re-scoring, for a target"),
-                      "criterion": (str, "l1", "l1, l2, bn (weights) or hrank (feature-map rank on training "
-                                               "images)"),
+                      "criterion": (str, "l1", "l1, l2, bn (weights), hrank (feature-map rank) or taylor "
+                                               "(activation x gradient; both on training images)"),
                       "scope": (str, "local", "local or global (remove and ratio; a target is always global)")},
     "decompose": {**FROM, "stage": (int, REQUIRED, "stage index whose group convs get more groups"),
                   "factor": (int, 2, "groups multiplied by this")},

@@ -131,13 +131,49 @@ def test_hrank_scores_the_rank_of_each_channels_feature_maps():
     assert hrank_importance(space, [maps[:2], maps[2:]]).tolist() == [1.0, 3.0, 6.0]
 
 
+def test_taylor_scores_average_the_absolute_per_image_mean_of_activation_times_gradient():
+    from classification.channels import channel_spaces
+    from classification.prune import taylor_importance
+
+    products = torch.zeros(4, 3, 2, 2)
+    products[:, 0] = 1.0                                    # mean 1 in every image
+    products[:, 1, 0], products[:, 1, 1] = 1.0, -1.0        # cancels within each image
+    products[:2, 2], products[2:, 2] = 2.0, -4.0            # |2| twice and |-4| twice
+    space = channel_spaces(ShuffleNetV1(6))["stage0"]
+    assert taylor_importance(space, [products[:3], products[3:]]).tolist() == [1.0, 0.0, 3.0]
+
+
+def test_taylor_products_of_the_last_stage_match_the_gradient_worked_out_by_hand(tmp_path):
+    """Last stage output a, pooled p = mean over positions, logits = W p + b, loss = mean cross-entropy: the
+    gradient at a is (W^T (softmax - onehot) / N) / (H W) at every position, so mean(a x gradient) over positions is
+    p x (W^T (softmax - onehot) / N) / (H W)."""
+    from classification.data import load_data, make_loader, make_synthetic_folder
+    from classification.prune import stage_outputs
+
+    root = make_synthetic_folder(str(tmp_path / "d"), classes=3, train_per_class=4, val_per_class=1, size=48)
+    train, _, _ = load_data(root)
+    torch.manual_seed(0)
+    net = ShuffleNetV1(3, stage_repeats=[1, 1, 1])
+    products = stage_outputs(net, train, 48, batches=1, batch_size=12, times_gradient=True)[2][0]
+    images, labels = next(iter(make_loader(train, 48, 12, train=False, num_workers=0)))
+    with torch.no_grad():
+        features = net.stages(net.stem(images))
+        pooled = features.mean(dim=(2, 3))
+        logits = net.classifier(pooled)
+        error = (logits.softmax(1) - torch.nn.functional.one_hot(labels, 3)) / len(labels)
+        expected = pooled * (error @ net.classifier.weight) / (features.shape[2] * features.shape[3])
+    torch.testing.assert_close(products.mean(dim=(2, 3)), expected, rtol=1e-4, atol=1e-9)
+    assert all(p.grad is None for p in net.parameters())  # scoring trains nothing
+
+
 def test_hrank_prunes_with_training_images_only(model, tmp_path):
     from classification.data import load_data, make_synthetic_folder
 
     root = make_synthetic_folder(str(tmp_path / "d"), classes=6, train_per_class=3, val_per_class=1,
                                  test_per_class=1, size=48)
     train, _, _ = load_data(root)
-    keep = select_channels(model, {2: 30}, "hrank", data=(train, 80))
-    assert len(keep[2]) == 210
-    with pytest.raises(ValueError, match="criterion 'hrank' reads activations"):
-        select_channels(model, {2: 30}, "hrank")
+    for criterion in ("hrank", "taylor"):
+        keep = select_channels(model, {2: 30}, criterion, data=(train, 80))
+        assert len(keep[2]) == 210
+        with pytest.raises(ValueError, match=f"criterion '{criterion}' reads activations"):
+            select_channels(model, {2: 30}, criterion)

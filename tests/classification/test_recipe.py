@@ -59,7 +59,7 @@ def with_stage(index, **changes):
     (with_stage(7, method="sp"), "stage 'distill': sp matches one teacher's stages to the student's; give one "
                                  "teacher (got 2)"),
     (with_stage(7, method="hint"), "stage 'distill': method must be one of kl, true_label, fitnet, sp, rkd"),
-    (with_stage(4, criterion="rank"), "stage 'channel_prune': criterion must be one of l1, l2, bn, hrank"),
+    (with_stage(4, criterion="rank"), "stage 'channel_prune': criterion must be one of l1, l2, bn, hrank, taylor"),
     (with_stage(6, teachers=["nobody"]), "stage 'assistant': 'nobody' is not an earlier stage"),
     (with_stage(3, **{"from": "distill"}), "stage 'layer_prune': 'distill' is not an earlier stage"),
     (with_stage(2, kind="trian"), "stage 'teacher': unknown kind 'trian'"),
