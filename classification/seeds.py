@@ -94,6 +94,17 @@ def add_latency(summary: List[dict], runs: int) -> None:
                 entry[key] = round(medians[(entry["stage"], key)], 3)
 
 
+def only_stages(summary: List[dict], stages: Optional[Sequence[str]]) -> List[dict]:
+    """The entries of ``stages`` in that order (all when None); a stage in none of the runs is an error."""
+    if stages is None:
+        return summary
+    by_name = {entry["stage"]: entry for entry in summary}
+    missing = [stage for stage in stages if stage not in by_name]
+    if missing:
+        raise ConfigError(f"--stages: {', '.join(missing)} in none of the runs (they have: {', '.join(by_name)})")
+    return [by_name[stage] for stage in stages]
+
+
 def reference_entry(summary: List[dict], reference: Optional[str]) -> Optional[dict]:
     if reference is None:
         return None
@@ -127,21 +138,24 @@ def summary_table(summary: List[dict], reference: Optional[str]) -> str:
 
 
 def plot_summary(summary: List[dict], path: str) -> None:
-    """Test F1 (every seed, and mean +- std) against MACs, one labelled point per stage."""
+    """Test F1 (every seed, and mean +- std) against MACs and against non-zero parameters (where unstructured
+    pruning shows: it leaves MACs unchanged), one labelled point per stage."""
     from yolox_mods.common.plotting import plt, save_figure
 
-    figure, axis = plt.subplots(figsize=(8, 5))
-    for s in summary:
-        if not s["test_f1"]:
-            continue
-        axis.scatter([s["macs"] / 1e6] * len(s["test_f1"]), s["test_f1"], alpha=0.35, s=12)
-        axis.errorbar(s["macs"] / 1e6, s["test_mean"], yerr=s.get("test_std") or 0, fmt="o", capsize=4)
-        axis.annotate(s["stage"], (s["macs"] / 1e6, s["test_mean"]), fontsize=7, xytext=(4, 3),
-                      textcoords="offset points")
-    axis.set_xlabel("MACs (millions, thop)")
-    axis.set_ylabel("macro F1 (test)")
-    axis.grid(alpha=0.3)
-    axis.set_title(f"compression stages over seeds ({max(len(s['runs']) for s in summary)} runs): mean +- std")
+    figure, axes = plt.subplots(1, 2, figsize=(13, 5))
+    for axis, key, label in ((axes[0], "macs", "MACs (millions, thop)"),
+                             (axes[1], "nonzero_params", "non-zero parameters (millions)")):
+        for s in summary:
+            if not s["test_f1"]:
+                continue
+            x = s[key] / 1e6
+            axis.scatter([x] * len(s["test_f1"]), s["test_f1"], alpha=0.35, s=12)
+            axis.errorbar(x, s["test_mean"], yerr=s.get("test_std") or 0, fmt="o", capsize=4)
+            axis.annotate(s["stage"], (x, s["test_mean"]), fontsize=7, xytext=(4, 3), textcoords="offset points")
+        axis.set_xlabel(label)
+        axis.set_ylabel("macro F1 (test)")
+        axis.grid(alpha=0.3)
+    figure.suptitle(f"compression stages over seeds ({max(len(s['runs']) for s in summary)} runs): mean +- std")
     save_figure(figure, path)
 
 
@@ -152,14 +166,18 @@ def make_parser():
     parser.add_argument("--reference", default="baseline_same_budget",
                         help="stage every other stage's test F1 is compared with ('' for none)")
     parser.add_argument("--latency-runs", type=int, default=50, help="batch-1 passes timed per model (0: none)")
+    parser.add_argument("--stages", nargs="+", default=None,
+                        help="summarise only these stages, in this order (default: every stage of the runs)")
     return parser
 
 
 @exits_cleanly_on_bad_input
 def main(argv=None) -> None:
     args = make_parser().parse_args(argv)
-    summary = summarise(args.runs, load_runs(args.runs))
+    summary = only_stages(summarise(args.runs, load_runs(args.runs)), args.stages)
     reference = args.reference or None
+    if reference and args.stages and reference not in args.stages:
+        raise ConfigError(f"--reference {reference} is not among --stages (add it, or --reference '')")
     reference_entry(summary, reference)
     if args.latency_runs:
         add_latency(summary, args.latency_runs)

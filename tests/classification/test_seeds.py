@@ -44,7 +44,16 @@ def test_mean_std_spread_and_verdicts(three_runs, tmp_path, capsys):
     table = capsys.readouterr().out
     assert "+0.1100 (beyond seed spread)" in table
     assert "| same |" in table and "(within seed spread: no difference)" in table
-    assert os.path.getsize(os.path.join(out, "seeds.png")) > 0
+    from PIL import Image
+
+    with Image.open(os.path.join(out, "seeds.png")) as png:
+        assert png.format == "PNG" and png.size == (1430, 550)  # two panels, 13 x 5 inches at 110 dpi
+
+
+def test_stages_picks_and_orders_the_rows(three_runs, tmp_path):
+    out = str(tmp_path / "summary")
+    main([*three_runs, "--output", out, "--reference", "big", "--latency-runs", "0", "--stages", "same", "big"])
+    assert [s["stage"] for s in json.load(open(os.path.join(out, "seeds.json")))] == ["same", "big"]
 
 
 def test_seeds_whose_pruning_picked_other_channels_show_their_mac_range(tmp_path, capsys):
@@ -68,6 +77,8 @@ def test_latency_columns_time_each_stage_checkpoint(tmp_path):
     ("missing", "s9/results.json: cannot read a compression run's results"),
     ("twice", "runs given more than once"),
     ("reference", "reference stage 'nothing' is in none of the runs"),
+    ("stages", "--stages: nothing in none of the runs (they have: big, small, same)"),
+    ("stages without reference", "--reference big is not among --stages"),
 ])
 def test_bad_input_is_one_error_line(three_runs, tmp_path, capfd, case, message):
     runs, extra = list(three_runs), []
@@ -75,6 +86,10 @@ def test_bad_input_is_one_error_line(three_runs, tmp_path, capfd, case, message)
         runs.append(str(tmp_path / "s9"))
     elif case == "twice":
         runs.append(runs[0])
+    elif case == "stages":
+        extra = ["--stages", "big", "nothing"]
+    elif case == "stages without reference":
+        extra = ["--stages", "small", "--reference", "big"]
     else:
         extra = ["--reference", "nothing"]
     with pytest.raises(SystemExit) as exit_info:
