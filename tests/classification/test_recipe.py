@@ -1,4 +1,5 @@
 """The recipe is checked whole before any stage trains: every misspelt key or bad value is one named error."""
+import glob
 import json
 import os
 
@@ -143,3 +144,26 @@ def test_the_reference_stage_scores_one_in_its_own_column(tmp_path):
     rows = {r["stage"]: r for r in json.loads((tmp_path / "out" / "results.json").read_text())}
     assert rows["pruned"]["score"] == 1.0 and rows["baseline"]["score_vs_baseline"] == 1.0
     assert "| score | score_vs_baseline |" in (tmp_path / "out" / "results.md").read_text()
+
+
+def test_committed_recipes_are_valid_and_share_the_default_stages_unchanged():
+    """Runs of several recipes share one output folder per seed (a stage already done is skipped by its
+    fingerprint), so a stage named as in default.yaml must be defined as there."""
+    from classification.compress import RECIPES, load_recipe
+
+    def settings(recipe):
+        return {key: value for key, value in recipe.items() if key != "stages"}
+
+    default_recipe = load_recipe(os.path.join(RECIPES, "default.yaml"))
+    default = {stage["name"]: stage for stage in default_recipe["stages"]}
+    paths = sorted(glob.glob(os.path.join(RECIPES, "*.yaml")))
+    assert {os.path.basename(p) for p in paths} >= {"default.yaml", "close_gap.yaml", "techniques.yaml",
+                                                    "under_900k.yaml", "smoke.yaml"}
+    for path in paths:
+        recipe = load_recipe(path)
+        if os.path.basename(path) == "smoke.yaml":
+            continue
+        assert settings(recipe) == settings(default_recipe), path
+        for stage in recipe["stages"]:
+            if stage["name"] in default:
+                assert stage == default[stage["name"]], f"{path}: stage {stage['name']} differs from default.yaml"
