@@ -278,7 +278,20 @@ def finetune_after(surgery: Callable[[Pipeline, ShuffleNetV1, dict], ShuffleNetV
     return run
 
 
+def check_teachers(pipeline: Pipeline, stage: dict) -> None:
+    """``teacher_must_beat``: every teacher's val F1 must exceed that stage's, else ``ConfigError`` names them."""
+    bar = stage.get("teacher_must_beat")
+    if bar is None:
+        return
+    f1 = {row["stage"]: row["f1"] for row in pipeline.rows}
+    weak = [f"{name} ({f1[name]:.4f})" for name in stage["teachers"] if f1[name] <= f1[bar]]
+    if weak:
+        raise ConfigError(f"stage {stage['name']!r}: teacher {', '.join(weak)} does not beat {bar} "
+                          f"({f1[bar]:.4f}) on val; teacher_must_beat stops the run before it distils")
+
+
 def run_distill(pipeline: Pipeline, stage: dict, started: float) -> None:
+    check_teachers(pipeline, stage)
     teachers = [pipeline.model_of(name) for name in stage["teachers"]]
     student = (pipeline.fresh_model(stage) if "model" in stage or "architecture_of" in stage
                else pipeline.model_of(previous_stage(pipeline, stage)))

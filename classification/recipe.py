@@ -64,7 +64,10 @@ KINDS: Dict[str, Schema] = {
                                       "based, one teacher, added to kl)"),
                 "temperature": (float, 4.0, "softmax temperature"),
                 "alpha": (float, 0.7, "weight of the distillation term"),
-                "beta": (float, None, "weight of the feature/relation term (default fitnet 100, sp 3000, rkd 25)")},
+                "beta": (float, None, "weight of the feature/relation term (default fitnet 100, sp 3000, rkd 25)"),
+                "teacher_must_beat": (str, None, "an earlier stage whose val F1 every teacher must exceed, or the "
+                                                 "run stops before distilling (a teacher weaker than the student "
+                                                 "could become teaches it down)")},
 }
 TOP: Schema = {
     "input_size": (int, REQUIRED, "working input size"),
@@ -121,7 +124,8 @@ def check_recipe(recipe: Optional[dict], path: str) -> dict:
         _check_keys(stage, {**COMMON, **TRAINING, **KINDS[kind]}, where)
         if "architecture_of" in stage and "model" in stage:
             raise ConfigError(f"{where}: give model or architecture_of, not both")
-        for earlier in [stage.get("from"), stage.get("architecture_of")] + list(stage.get("teachers", [])):
+        for earlier in ([stage.get("from"), stage.get("architecture_of"), stage.get("teacher_must_beat")]
+                        + list(stage.get("teachers", []))):
             if earlier is not None and earlier not in seen:
                 raise ConfigError(f"{where}: {earlier!r} is not an earlier stage ({', '.join(seen) or 'none'})")
         if kind == "decompose" and not 0 <= stage["stage"] < len(repeats):

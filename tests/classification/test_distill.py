@@ -110,3 +110,29 @@ def test_fitnet_regressors_train_with_the_student_and_resume(tmp_path):
     distiller.close()
     with pytest.raises(ValueError, match="give one teacher"):
         Distiller([teacher, teacher], task_loss(config), "sp", student=student)
+
+
+def test_a_teacher_that_does_not_beat_the_bar_stops_the_run_before_distilling():
+    from types import SimpleNamespace
+
+    from classification.compress import check_teachers
+
+    pipeline = SimpleNamespace(rows=[{"stage": "wide", "f1": 0.60}, {"stage": "long", "f1": 0.70},
+                                     {"stage": "best", "f1": 0.80}])
+    stage = {"name": "distill", "teachers": ["wide", "best"], "teacher_must_beat": "long"}
+    with pytest.raises(ValueError, match=r"^stage 'distill': teacher wide \(0.6000\) does not beat long \(0.7000\) "
+                                         r"on val; teacher_must_beat stops the run before it distils$"):
+        check_teachers(pipeline, stage)
+    check_teachers(pipeline, {**stage, "teachers": ["best"]})
+    check_teachers(pipeline, {"name": "distill", "teachers": ["wide"]})  # no bar, no check
+
+
+def test_the_bar_must_be_an_earlier_stage():
+    from classification.recipe import check_recipe
+
+    recipe = {"input_size": 32, "model": {}, "stages": [
+        {"name": "a", "kind": "train"},
+        {"name": "d", "kind": "distill", "from": "a", "teachers": ["a"], "teacher_must_beat": "later"},
+        {"name": "later", "kind": "train"}]}
+    with pytest.raises(ValueError, match="stage 'd': 'later' is not an earlier stage"):
+        check_recipe(recipe, "r.yaml")
