@@ -14,8 +14,8 @@ WEIGHTS = os.path.join(ROOT, "weights")
 VAL_VOC = os.path.join(ROOT, "..", "shared", "data", "voc_mini", "VOCdevkit")
 
 
-def fake_run(run_dir, exp):
-    model = exp.get_model()
+def fake_run(run_dir, exp, model=None):
+    model = model or exp.get_model()
     os.makedirs(run_dir, exist_ok=True)
     atomic_save({"model": model.state_dict(), "train_model": model.state_dict(), "optimizer": {}, "start_epoch": 45,
                  "exp_name": exp.exp_name, "num_classes": 20}, os.path.join(run_dir, "latest_ckpt.pth"))
@@ -26,21 +26,26 @@ def fake_run(run_dir, exp):
 
 def test_publish_writes_small_loadable_weights_and_a_manifest(tmp_path):
     exp = load_exp(os.path.join(ROOT, "exps", "yolox_voc_nano.py"))
-    model = fake_run(str(tmp_path / "run"), exp)
+    stem_var = "backbone.backbone.stem.conv.bn.running_var"
+    model = exp.get_model()
+    model.get_buffer(stem_var).fill_(1.07e6)  # as trained on 0-255 inputs: beyond float16's 65,504
+    model = fake_run(str(tmp_path / "run"), exp, model)
     entry = publish(str(tmp_path / "run"), str(tmp_path / "weights"), "stock_s0", "quick", 0, dtype="float16",
                     results_dir=str(tmp_path / "results"))
     published = str(tmp_path / "weights" / "stock_s0.pth")
     assert (entry["exp"], entry["seed"], entry["epochs"]) == ("yolox_voc_nano", 0, 45)
-    assert entry["test"]["mAP50"] == 12.3456
+    assert entry["test"]["mAP50"] == 12.3456 and entry["kept_float32"] == [stem_var]
     # float16 and no training copy: about half of the one fp32 copy this fake run holds
     assert entry["bytes"] == os.path.getsize(published) < 0.55 * os.path.getsize(tmp_path / "run" / "latest_ckpt.pth")
     assert read_manifest(str(tmp_path / "weights")) == [entry] and verify(str(tmp_path / "weights")) == {}
     assert os.listdir(tmp_path / "results" / "stock_s0") == ["test_eval.json"]
     loaded = exp.get_model()
     load_exact(loaded, load_checkpoint(published)["model"], published)
+    stored = load_checkpoint(published)["model"]
+    assert stored[stem_var].dtype == torch.float32 and stored[stem_var].eq(1.07e6).all()
     for (name, ours), theirs in zip(loaded.state_dict().items(), model.state_dict().values()):
-        if ours.is_floating_point():
-            assert torch.allclose(ours, theirs.half().float()), name
+        if ours.is_floating_point() and name != stem_var:
+            assert stored[name].dtype == torch.float16 and torch.allclose(ours, theirs.half().float()), name
     with open(published, "r+b") as file:
         file.seek(200)
         file.write(b"\x00\x01")

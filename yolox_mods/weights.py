@@ -8,7 +8,7 @@ import hashlib
 import json
 import os
 import shutil
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import torch
 
@@ -47,21 +47,41 @@ def eval_record(path: str) -> dict:
         raise DataError(f"{path}: not an evaluation JSON ({error!r})") from None
 
 
+def stored_in(state: Dict[str, torch.Tensor], dtype: str) -> Tuple[Dict[str, torch.Tensor], List[str]]:
+    """``state`` with every floating tensor in ``dtype``, except those whose values ``dtype`` cannot hold, which
+    stay float32; and their names. With YOLOX's 0-255 inputs the stem BN's running variance reaches about 1e6,
+    beyond float16's 65,504: cast, it becomes inf and the model's mAP collapses (docs/results.md)."""
+    target = getattr(torch, dtype)
+    stored, kept = {}, []
+    for name, tensor in state.items():
+        if not tensor.is_floating_point():
+            stored[name] = tensor
+            continue
+        cast = tensor.to(target)
+        if torch.isfinite(cast).all() or not torch.isfinite(tensor).all():
+            stored[name] = cast
+        else:
+            stored[name] = tensor.float()
+            kept.append(name)
+    return stored, kept
+
+
 def publish(run_dir: str, weights_dir: str, name: str, protocol: str, seed: int, dtype: str = "float32",
             val_eval: Optional[str] = None, results_dir: Optional[str] = None) -> dict:
     """Copy ``run_dir/latest_ckpt.pth``'s evaluated (EMA) weights to ``weights_dir/<name>.pth`` in ``dtype``
-    (no optimizer, no training copy; float16 changed stock nano's mAP, so float32 is the default), add or replace
+    (no optimizer, no training copy; tensors beyond ``dtype``'s range stay float32: ``stored_in``), add or replace
     its manifest entry, and keep the run's ``test_eval.json``, its matches and ``curve.json`` under
     ``results_dir/<name>/``. ``val_eval``: an evaluation of the same weights on val (``tools/eval.py --split val
     --json``), recorded for the cheap reproduction test."""
     checkpoint = load_checkpoint(os.path.join(run_dir, "latest_ckpt.pth"))
     test = eval_record(os.path.join(run_dir, "test_eval.json"))
-    state = {k: (v.to(getattr(torch, dtype)) if v.is_floating_point() else v) for k, v in checkpoint["model"].items()}
+    state, kept_float32 = stored_in(checkpoint["model"], dtype)
     path = os.path.join(weights_dir, name + ".pth")
     atomic_save({"model": state, "exp_name": checkpoint.get("exp_name"), "num_classes": checkpoint.get("num_classes"),
                  "act": checkpoint.get("act"), "start_epoch": checkpoint["start_epoch"]}, path)
     entry = {"file": name + ".pth", "exp": test["exp"], "seed": seed, "protocol": protocol,
-             "epochs": checkpoint["start_epoch"], "dtype": dtype, "bytes": os.path.getsize(path),
+             "epochs": checkpoint["start_epoch"], "dtype": dtype, "kept_float32": kept_float32,
+             "bytes": os.path.getsize(path),
              "sha256": sha256(path), "date": datetime.date.today().isoformat(),
              "test": {"images": test.get("images"), "mAP50": round(test["mAP50"], 4),
                       "mAP50_95": round(test["mAP50_95"], 4)}}
