@@ -39,17 +39,30 @@ def mid_channel_step(block: Tuple[str, object], groups: int) -> int:
 
 def match_mid_channels(block: Tuple[str, object], target_macs: int, input_size: int, num_classes: int,
                        groups: int = 3, width: float = 0.25, tolerance: float = 0.03) -> Tuple[List[int], int]:
-    """Mid channels (the paper's C/4 per stage, times one common factor) whose model is closest to
-    ``target_macs``; raises ``ValueError`` if even the closest is off by more than ``tolerance``."""
+    """Mid channels (the paper's C/4 per stage, times one common factor in 0.4-1.6) whose model is closest to
+    ``target_macs``; raises ``ValueError`` if even the closest is off by more than ``tolerance``. MACs grow with
+    the factor, so a bisection over the candidates counts a handful of models instead of all of them."""
     step = mid_channel_step(block, groups)
     base = [c // 4 for c in ShuffleNetV1(num_classes, groups, width).config["stage_channels"]]
-    tried: Dict[Tuple[int, ...], int] = {}
-    for factor in np.arange(0.4, 1.6, 0.01):
-        mids = tuple(max(step, int(round(c * factor / step)) * step) for c in base)
-        if mids not in tried:
+    candidates = list(dict.fromkeys(tuple(max(step, int(round(c * factor / step)) * step) for c in base)
+                                    for factor in np.arange(0.4, 1.6, 0.01)))
+    counted: Dict[Tuple[int, ...], int] = {}
+
+    def macs_of(mids: Tuple[int, ...]) -> int:
+        if mids not in counted:
             model = ShuffleNetV1(num_classes, groups, width, depthwise=block, mid_channels=mids)
-            tried[mids] = count_macs(model, input_size)
-    mids, macs = min(tried.items(), key=lambda item: abs(item[1] - target_macs))
+            counted[mids] = count_macs(model, input_size)
+        return counted[mids]
+
+    low, high = 0, len(candidates) - 1  # the first candidate with at least target_macs, or the last
+    while low < high:
+        middle = (low + high) // 2
+        if macs_of(candidates[middle]) < target_macs:
+            low = middle + 1
+        else:
+            high = middle
+    mids, macs = min(((m, macs_of(m)) for m in candidates[max(low - 1, 0):low + 1]),
+                     key=lambda item: abs(item[1] - target_macs))
     if abs(macs - target_macs) > tolerance * target_macs:
         raise ConfigError(f"{block}: closest model has {macs:,} MACs, more than {tolerance:.0%} from {target_macs:,}")
     return list(mids), macs

@@ -2,6 +2,7 @@
 import json
 import os
 
+import numpy as np
 import pytest
 
 from classification.block_study import BLOCKS, main, match_mid_channels, summarise, summary_table
@@ -19,6 +20,14 @@ def test_every_block_is_matched_to_the_k3_model_within_3_percent():
         assert all(m % (6 if name == "ghost" else 3) == 0 for m in mids), (name, mids)
         assert count_macs(ShuffleNetV1(6, depthwise=block, mid_channels=mids), 80) == macs
     assert match_mid_channels(BLOCKS["dw_k3"], target, 80, 6)[0] == [15, 30, 60]
+    # the bisection's pick against its neighbours among the factors 0.4-1.6 (MACs grow with them): neither is closer
+    (mids, macs), step = match_mid_channels(BLOCKS["dw_k5"], target, 80, 6), 3
+    candidates = list(dict.fromkeys(tuple(max(step, int(round(c * f / step)) * step) for c in (15, 30, 60))
+                                    for f in np.arange(0.4, 1.6, 0.01)))
+    index = candidates.index(tuple(mids))
+    for neighbour in (candidates[index - 1], candidates[index + 1]):
+        neighbour_macs = count_macs(ShuffleNetV1(6, depthwise=BLOCKS["dw_k5"], mid_channels=neighbour), 80)
+        assert abs(neighbour_macs - target) >= abs(macs - target), neighbour
 
 
 def test_unreachable_budget_is_refused():
