@@ -120,6 +120,8 @@ def test_two_process_gloo_training(synthetic_voc, tmp_path):
     assert checkpoint["start_epoch"] == 1
     # 24 images, batch 8 split over 2 processes of 4: 3 iterations per epoch in each
     assert "iter 3/3" in result.stderr
+    stats = json.loads((tmp_path / "yolox_voc_nano" / "train_stats.json").read_text())
+    assert (stats["images"], stats["world_size"]) == (24, 2)  # the run's images, not rank 0's 12
 
 
 RANK1_POISONED_EXP = poisoned_exp("dist.is_initialized() and dist.get_rank() == 1 and len(calls) == 2",

@@ -25,7 +25,8 @@ from ..models.compile import compile_for_training, uncompiled
 
 @dataclass
 class TrainOutcome:
-    """A finished run: where it is, its training speed, its best val mAP50:95 and its test result."""
+    """A finished run: where it is, its training speed, its best val mAP50:95 and its test result. ``images``
+    counts every process's (the run's throughput, as the log's img/s, which divides the global batch)."""
     run_dir: str
     images: int
     iter_seconds: float
@@ -335,8 +336,10 @@ class LiteTrainer(Trainer):
 
     def outcome(self) -> TrainOutcome:
         """What this process's run produced (the test result only on the main process, and with ``test_at_end``)."""
-        return TrainOutcome(run_dir=self.file_name, images=self.images_seen, iter_seconds=self.iter_seconds,
-                            world_size=dist.get_world_size() if self.is_distributed else 1,
+        world_size = dist.get_world_size() if self.is_distributed else 1
+        # every process steps as often on an equal share of the batch
+        return TrainOutcome(run_dir=self.file_name, images=self.images_seen * world_size,
+                            iter_seconds=self.iter_seconds, world_size=world_size,
                             best_val_ap50_95=self.best_ap, test=self.test_result)
 
     # ------------------------------------------------------------------ checkpoints
