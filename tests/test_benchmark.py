@@ -59,7 +59,7 @@ def test_evaluations_of_two_seeds_give_mean_and_range(tmp_path):
     paths = [write_eval(tmp_path / "a.json", "final", 18.0, 8.0, {"cat": 10.0, "dog": 30.0}),
              write_eval(tmp_path / "b.json", "final", 14.0, 6.0, {"cat": 20.0, "dog": 10.0}),
              write_eval(tmp_path / "c.json", "stock", 10.0, 5.0, {"cat": 5.0, "dog": 5.0})]
-    add_evaluations(results, read_evaluations(paths, list(results)))
+    add_evaluations(results, read_evaluations(paths, dict.fromkeys(results, "silu")))
     final = results["final"]
     assert final.map50 == pytest.approx(0.16) and final.map50_95 == pytest.approx(0.07)
     assert final.map50_runs == pytest.approx([0.18, 0.14])
@@ -82,7 +82,7 @@ def test_ablation_rows_pair_each_change_with_its_baseline(tmp_path):
     results = {name: VariantResult(name, 0.9, 1.0, {"onnx@416": 6.0}, {"onnx@416": 1.0}) for name in scores}
     paths = [write_eval(tmp_path / f"{name}{seed}.json", name, map50, map50_95, {"cat": map50})
              for name, runs in scores.items() for seed, (map50, map50_95) in enumerate(runs)]
-    add_evaluations(results, read_evaluations(paths, list(results)))
+    add_evaluations(results, read_evaluations(paths, dict.fromkeys(results, "silu")))
     write_report(list(results.values()), str(tmp_path / "out"))
     rows = {cells[0]: cells[1:] for cells in ([c.strip() for c in line.strip().strip("|").split("|")]
                                               for line in open(tmp_path / "out" / "ablation.md")
@@ -117,7 +117,7 @@ def test_exported_models_scores_meet_their_latency_in_the_deployment_table(tmp_p
         path = tmp_path / f"{index}.json"
         path.write_text(json.dumps(record))
         paths.append(str(path))
-    add_evaluations(results, read_evaluations(paths, list(results)))
+    add_evaluations(results, read_evaluations(paths, dict.fromkeys(results, "silu")))
     stock, final = results["stock"], results["final"]
     assert stock.map50 == pytest.approx(0.10) and final.map50 is None  # exported scores are not PyTorch's
     assert stock.deployed == {"onnx-int8": pytest.approx({"map50": 0.085, "map50_95": 0.0425, "runs": 2})}
@@ -131,7 +131,7 @@ def test_exported_models_scores_meet_their_latency_in_the_deployment_table(tmp_p
     old.write_text(json.dumps({"exp": "stock", "onnx": "x.onnx", "mAP50": 1.0, "mAP50_95": 1.0,
                                "per_class_AP50": {}}))
     with pytest.raises(ValueError, match="old.json: an exported model's result without its runtime"):
-        read_evaluations([str(old)], ["stock"])
+        read_evaluations([str(old)], {"stock": "silu"})
 
 
 def test_evaluations_with_judged_detections_get_a_bootstrap_interval(tmp_path):
@@ -149,7 +149,7 @@ def test_evaluations_with_judged_detections_get_a_bootstrap_interval(tmp_path):
         paths.append(path)
     results = {name: VariantResult(name, 0.9, 1.0, {"onnx@416": 6.0}, {"onnx@416": 1.0})
                for name in ("stock", "final")}
-    add_evaluations(results, read_evaluations(paths, list(results)), draws=200)
+    add_evaluations(results, read_evaluations(paths, dict.fromkeys(results, "silu")), draws=200)
     low, high = results["final"].map50_interval
     assert 0 < low <= results["final"].map50 - results["stock"].map50 <= high
     table = write_report(list(results.values()), str(tmp_path / "out"))
@@ -158,7 +158,7 @@ def test_evaluations_with_judged_detections_get_a_bootstrap_interval(tmp_path):
     val = tmp_path / "val.json"
     val.write_text(json.dumps({**json.loads(open(paths[0]).read()), "split": "val"}))
     with pytest.raises(ValueError, match="val.json: scored on .*val.*compare one split only"):
-        read_evaluations([paths[0], str(val)], ["stock"])
+        read_evaluations([paths[0], str(val)], {"stock": "silu"})
 
 
 def test_a_bad_evaluation_file_is_named_before_measuring(tmp_path):
@@ -173,10 +173,10 @@ def test_a_bad_evaluation_file_is_named_before_measuring(tmp_path):
     broken = tmp_path / "broken.json"
     broken.write_text("{\"exp\": \"final\"")
     with pytest.raises(ValueError, match="broken.json: not a tools/eval.py --json result"):
-        read_evaluations([str(broken)], ["final"])
+        read_evaluations([str(broken)], {"final": "silu"})
     other = write_eval(tmp_path / "other.json", "ghost", 1.0, 1.0, {})
     with pytest.raises(ValueError, match="other.json: exp 'ghost' is not one of the benchmarked exps"):
-        read_evaluations([other], ["final"])
+        read_evaluations([other], {"final": "silu"})
     result = subprocess.run([sys.executable, "tools/benchmark.py", "--evals", str(broken), "--output",
                              str(tmp_path / "out")], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 2

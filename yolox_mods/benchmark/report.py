@@ -4,7 +4,7 @@ import json
 import os
 import statistics
 from dataclasses import asdict, dataclass, field
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from tabulate import tabulate
 
@@ -34,12 +34,12 @@ class VariantResult:
     scored_size: Optional[int] = None                               # input size the mAP was measured at
 
 
-def read_evaluations(paths: Sequence[str], exps: Union[Sequence[str], Mapping[str, str]]) -> Dict[str, List[dict]]:
+def read_evaluations(paths: Sequence[str], exps: Mapping[str, str]) -> Dict[str, List[dict]]:
     """``tools/eval.py --json`` files (or a run's ``test_eval.json``) grouped by exp, each with its judged
-    detections under ``"matched"`` when its ``.matches.npz`` is beside it. A file that is not one, names an exp
-    outside ``exps``, was scored on another split than the others, or (``exps`` mapping exp to its ``act``) records
-    a model trained with another activation raises ``DataError`` naming it (before any long measurement starts):
-    numbers from different test images or other models are never compared."""
+    detections under ``"matched"`` when its ``.matches.npz`` is beside it. ``exps`` maps each benchmarked exp to
+    the activation it builds. A file that is not one, names an exp outside ``exps``, was scored on another split
+    than the others, or records a model trained with another activation raises ``DataError`` naming it (before any
+    long measurement starts): numbers from different test images or other models are never compared."""
     runs: Dict[str, List[dict]] = {}
     splits = {}
     for path in paths:
@@ -52,7 +52,7 @@ def read_evaluations(paths: Sequence[str], exps: Union[Sequence[str], Mapping[st
             raise DataError(f"{path}: not a tools/eval.py --json result ({error!r})") from error
         if exp not in exps:
             raise DataError(f"{path}: exp {exp!r} is not one of the benchmarked exps ({', '.join(exps)})")
-        if isinstance(exps, Mapping) and record.get("act", exps[exp]) != exps[exp]:
+        if record.get("act", exps[exp]) != exps[exp]:
             raise DataError(f"{path}: a model trained with act {record['act']!r}, but {exp} builds {exps[exp]!r}; "
                             f"benchmark an exp with that activation")
         if "runtime" not in record and ("onnx" in record or "openvino" in record):
