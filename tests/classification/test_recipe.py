@@ -157,8 +157,8 @@ def test_committed_recipes_are_valid_and_share_the_default_stages_unchanged():
     default_recipe = load_recipe(os.path.join(RECIPES, "default.yaml"))
     default = {stage["name"]: stage for stage in default_recipe["stages"]}
     paths = sorted(glob.glob(os.path.join(RECIPES, "*.yaml")))
-    assert {os.path.basename(p) for p in paths} >= {"default.yaml", "close_gap.yaml", "techniques.yaml",
-                                                    "under_900k.yaml", "smoke.yaml"}
+    assert {os.path.basename(p) for p in paths} >= {"default.yaml", "prune_distill.yaml", "close_gap.yaml",
+                                                    "techniques.yaml", "under_900k.yaml", "smoke.yaml"}
     for path in paths:
         recipe = load_recipe(path)
         if os.path.basename(path) == "smoke.yaml":
