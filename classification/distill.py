@@ -2,8 +2,9 @@
 teacher_probs, labels)``; teachers are frozen and averaged as probabilities (an ensemble of one is a single
 teacher); a chain is two distillations in a row (A teaches B, then B teaches C), set up by the recipe.
 Feature- and relation-based (one teacher), on every stage's output, added to the response loss:
-- ``fitnet`` (Romero et al. 2015, FitNets hints): a 1x1 conv per stage maps the student's features to the
-  teacher's width, mean squared error; the regressors train with the student;
+- ``fitnet`` (Romero et al. 2015, FitNets hints), as RepDistiller runs it: one hint, the middle stage's output;
+  a regressor (1x1 conv, BN, ReLU) maps the student's features to the teacher's width, mean squared error; the
+  regressor trains with the student;
 - ``sp`` (Tung & Mori 2019, similarity-preserving): the batch's pairwise-similarity matrices of student and
   teacher features match, whatever their widths;
 - ``rkd`` (Park et al. 2019, relational KD, distance term): the normalised pairwise distances between the
@@ -71,6 +72,9 @@ def rkd_distance_loss(student: Sequence[torch.Tensor], teacher: Sequence[torch.T
 
 FEATURE_LOSSES = {"fitnet": None, "sp": sp_loss, "rkd": rkd_distance_loss}
 FEATURE_WEIGHTS = {"fitnet": 100.0, "sp": 3000.0, "rkd": 25.0}
+# RepDistiller's hint layer: the middle stage. Hints on all three stages through bare 1x1 convs diverged at this
+# weight on recycle_mini (non-finite loss within 1-6 epochs: docs/results.md, 2026-11-26 15:42)
+HINT_STAGE = 1
 
 
 class Distiller(nn.Module):
@@ -78,7 +82,7 @@ class Distiller(nn.Module):
     ``beta * feature_loss`` for the feature and relation methods (which need ``student`` to tap its stages).
 
     Call as ``distiller(student_logits, labels, images)`` right after the student's forward pass on ``images``;
-    the teachers see the same (augmented) images. Trainable parts (FitNets regressors) are its parameters.
+    the teachers see the same (augmented) images. Trainable parts (the FitNets regressor) are its parameters.
     """
 
     def __init__(self, teachers: Sequence[nn.Module], task_loss: nn.Module, method: str = "kl",
@@ -105,14 +109,15 @@ class Distiller(nn.Module):
             self.beta = FEATURE_WEIGHTS[method] if beta is None else beta
             self.student_taps, self.teacher_taps = StageTaps(student), StageTaps(teachers[0])
             if method == "fitnet":
-                self.regressors = nn.ModuleList(
-                    nn.Conv2d(s, t, 1, bias=False) for s, t in zip(student.config["stage_channels"],
-                                                                    teachers[0].config["stage_channels"]))
+                student_width = student.config["stage_channels"][HINT_STAGE]
+                teacher_width = teachers[0].config["stage_channels"][HINT_STAGE]
+                self.regressor = nn.Sequential(nn.Conv2d(student_width, teacher_width, 1, bias=False),
+                                               nn.BatchNorm2d(teacher_width), nn.ReLU(inplace=True))
 
     def feature_loss(self) -> torch.Tensor:
         student, teacher = self.student_taps.ordered(), self.teacher_taps.ordered()
         if self.method == "fitnet":
-            return sum(F.mse_loss(regressor(s), t) for regressor, s, t in zip(self.regressors, student, teacher))
+            return F.mse_loss(self.regressor(student[HINT_STAGE]), teacher[HINT_STAGE])
         return FEATURE_LOSSES[self.method](student, teacher)
 
     def close(self) -> None:

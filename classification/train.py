@@ -97,11 +97,17 @@ def cosine_lr(config: TrainConfig, step: int, steps_per_epoch: int) -> float:
 
 
 def trainable_state(criterion) -> dict:
-    """The weights a criterion trains (FitNets regressors), not its frozen teachers: what a resumed epoch needs."""
+    """The state of every layer a criterion trains (the FitNets regressor: weights and BN statistics), not of its
+    frozen teachers: what a resumed epoch needs."""
     if not isinstance(criterion, nn.Module):
         return {}
-    trainable = {name for name, p in criterion.named_parameters() if p.requires_grad}
-    return {name: value for name, value in criterion.state_dict().items() if name in trainable}
+    state = {}
+    for prefix, module in criterion.named_modules():
+        if any(p.requires_grad for p in module.parameters(recurse=False)):
+            for name, value in module.state_dict(keep_vars=False).items():
+                if "." not in name:  # the layer's own tensors; its children are visited on their own
+                    state[f"{prefix}.{name}" if prefix else name] = value
+    return state
 
 
 @torch.no_grad()
@@ -134,7 +140,7 @@ def fit(model: nn.Module, train: Split, input_size: int, config: TrainConfig,
     generator = torch.Generator().manual_seed(config.seed)
     loss_fn = task_loss(config)
     criterion = criterion or (lambda logits, labels, images: loss_fn(logits, labels))
-    # a criterion with weights of its own (FitNets regressors) trains them with the model
+    # a criterion with weights of its own (the FitNets regressor) trains them with the model
     optimizer = make_optimizer(nn.ModuleList([model, criterion]) if isinstance(criterion, nn.Module) else model,
                                config)
     loader = make_loader(train, input_size, config.batch_size, True, config.balanced_sampling,

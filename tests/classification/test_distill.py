@@ -87,7 +87,7 @@ def test_rkd_distance_loss_is_scale_invariant():
     assert float(rkd_distance_loss([torch.randn(5, 8, 3, 3)], teacher)) > 1e-3
 
 
-def test_fitnet_regressors_train_with_the_student_and_resume(tmp_path):
+def test_fitnet_regressor_trains_with_the_student_and_resumes(tmp_path):
     from classification.data import load_data, make_synthetic_folder
     from classification.models import ShuffleNetV1
     from classification.train import TrainConfig, fit, task_loss
@@ -99,15 +99,27 @@ def test_fitnet_regressors_train_with_the_student_and_resume(tmp_path):
     student, teacher = ShuffleNetV1(3), ShuffleNetV1(3, width=0.5)
     config = TrainConfig(epochs=1, batch_size=6, num_workers=0, lr=0.05)
     distiller = Distiller([teacher], task_loss(config), "fitnet", student=student)
-    assert [tuple(r.weight.shape[:2]) for r in distiller.regressors] == [(120, 60), (240, 120), (480, 240)]
-    before = [r.weight.detach().clone() for r in distiller.regressors]
+    # one hint, the middle stage: the student's 120 channels to the teacher's 240
+    assert tuple(distiller.regressor[0].weight.shape[:2]) == (240, 120)
+    before = distiller.regressor[0].weight.detach().clone()
     teacher_before = [p.detach().clone() for p in teacher.parameters()]
     fit(student, train, 32, config, criterion=distiller, checkpoint_path=str(tmp_path / "e.pth"))
-    assert all(not torch.equal(b, r.weight) for b, r in zip(before, distiller.regressors))
+    assert not torch.equal(before, distiller.regressor[0].weight)
     assert all(torch.equal(b, p) for b, p in zip(teacher_before, teacher.parameters()))
     saved = torch.load(tmp_path / "e.pth", weights_only=False)["criterion"]
-    assert set(saved) == {f"regressors.{i}.weight" for i in range(3)}  # not the frozen teacher
+    # the regressor's weights and BN statistics, not the frozen teacher
+    assert set(saved) == {"regressor.0.weight", "regressor.1.weight", "regressor.1.bias", "regressor.1.running_mean",
+                          "regressor.1.running_var", "regressor.1.num_batches_tracked"}
+    assert int(saved["regressor.1.num_batches_tracked"]) == 3
     distiller.close()
+
+    # a second epoch resumed in a new process: the regressor continues from the saved state
+    student_again = ShuffleNetV1(3)
+    resumed = Distiller([teacher], task_loss(config), "fitnet", student=student_again)
+    config.epochs = 2
+    fit(student_again, train, 32, config, criterion=resumed, checkpoint_path=str(tmp_path / "e.pth"))
+    assert int(resumed.regressor[1].num_batches_tracked) == 6
+    resumed.close()
     with pytest.raises(ValueError, match="give one teacher"):
         Distiller([teacher, teacher], task_loss(config), "sp", student=student)
 
