@@ -1,7 +1,7 @@
 """Knowledge distillation. Response-based: one loss class per method, each ``forward(student_logits,
 teacher_probs, labels)``; teachers are frozen and averaged as probabilities (an ensemble of one is a single
 teacher); a chain is two distillations in a row (A teaches B, then B teaches C), set up by the recipe.
-Feature- and relation-based (one teacher), on every stage's output, added to the response loss:
+Feature- and relation-based (one teacher), on the stages' outputs, added to the response loss:
 - ``fitnet`` (Romero et al. 2015, FitNets hints), as RepDistiller runs it: one hint, the middle stage's output;
   a regressor (1x1 conv, BN, ReLU) maps the student's features to the teacher's width, mean squared error; the
   regressor trains with the student;

@@ -103,10 +103,10 @@ def trainable_state(criterion) -> dict:
         return {}
     state = {}
     for prefix, module in criterion.named_modules():
-        if any(p.requires_grad for p in module.parameters(recurse=False)):
-            for name, value in module.state_dict(keep_vars=False).items():
-                if "." not in name:  # the layer's own tensors; its children are visited on their own
-                    state[f"{prefix}.{name}" if prefix else name] = value
+        own = dict(module.named_parameters(recurse=False))
+        if any(p.requires_grad for p in own.values()):
+            own.update(module.named_buffers(recurse=False))
+            state.update({f"{prefix}.{name}" if prefix else name: value.detach() for name, value in own.items()})
     return state
 
 

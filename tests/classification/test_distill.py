@@ -113,7 +113,7 @@ def test_fitnet_regressor_trains_with_the_student_and_resumes(tmp_path):
     assert int(saved["regressor.1.num_batches_tracked"]) == 3
     distiller.close()
 
-    # a second epoch resumed in a new process: the regressor continues from the saved state
+    # a second epoch resumed by a new distiller: the regressor continues from the saved state
     student_again = ShuffleNetV1(3)
     resumed = Distiller([teacher], task_loss(config), "fitnet", student=student_again)
     config.epochs = 2
