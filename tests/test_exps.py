@@ -21,6 +21,9 @@ TABLE = {
     "ghost_nano": (0.8676, 1.0365, None, None),
     "final_nano": (0.8728, 1.0998, 0.86, 1.08),
     "final_k5_nano": (0.8598, 1.0790, 0.86, 1.08),
+    # the activation study's deployment exps: their base's figures (an activation has no weights and no MACs)
+    "yolox_voc_nano_lrelu": (0.9005, 1.0854, 0.91, 1.08),
+    "final_k5_nano_lrelu": (0.8598, 1.0790, 0.86, 1.08),
 }
 
 
@@ -175,6 +178,22 @@ def test_every_activation_reaches_every_module(path, act, kind):
             if isinstance(m, (torch.nn.SiLU, torch.nn.ReLU, torch.nn.LeakyReLU, torch.nn.Hardswish))}
     assert acts == {kind}
     assert model(torch.randn(1, 3, 64, 64)).shape == (1, 84, 25)
+
+
+ACT_MODULES = {"relu": torch.nn.ReLU, "lrelu": torch.nn.LeakyReLU, "hswish": torch.nn.Hardswish}
+ACTIVATION_EXPS = sorted(glob.glob(os.path.join(EXP_DIR, "activation", "*.py"))) + \
+    [p for p in EXPS if os.path.splitext(p)[0].rsplit("_", 1)[1] in ACT_MODULES]
+
+
+@pytest.mark.parametrize("path", ACTIVATION_EXPS, ids=os.path.basename)
+def test_activation_exps_are_their_base_with_only_the_activation_changed(path):
+    base, act = os.path.splitext(os.path.basename(path))[0].rsplit("_", 1)
+    model = load_exp(path).get_model()
+    base_model = load_exp(os.path.join(EXP_DIR, f"{base}.py")).get_model()
+    assert {k: v.shape for k, v in model.state_dict().items()} == \
+        {k: v.shape for k, v in base_model.state_dict().items()}
+    assert {type(m) for m in model.modules() if type(m) in (torch.nn.SiLU, *ACT_MODULES.values())} == \
+        {ACT_MODULES[act]}
 
 
 def test_an_unknown_activation_is_refused():
