@@ -1,4 +1,5 @@
 """Published weights: the manifest's hashes hold, a published file loads as it is, and (with the data) reproduces."""
+import hashlib
 import json
 import os
 
@@ -7,6 +8,7 @@ import torch
 
 from yolox_mods.cli.common import load_exp
 from yolox_mods.common import atomic_save, load_checkpoint, load_exact
+from yolox_mods.common.errors import CheckpointError
 from yolox_mods.weights import publish, read_manifest, verify
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -50,6 +52,21 @@ def test_publish_writes_small_loadable_weights_and_a_manifest(tmp_path):
         file.seek(200)
         file.write(b"\x00\x01")
     assert verify(str(tmp_path / "weights")) == {"stock_s0.pth": "sha256 differs from the manifest"}
+
+
+def test_a_fine_tune_records_the_weights_it_started_from(tmp_path):
+    exp = load_exp(os.path.join(ROOT, "exps", "yolox_voc_nano_lrelu.py"))
+    fake_run(str(tmp_path / "run"), exp)
+    start = tmp_path / "stock_s0.pth"
+    atomic_save({"model": {}}, str(start))
+    entry = publish(str(tmp_path / "run"), str(tmp_path / "weights"), "lrelu_s0", "quick", 0,
+                    finetuned_from=str(start))
+    assert entry["finetuned_from"] == {"file": "stock_s0.pth", "sha256": hashlib.sha256(start.read_bytes()).hexdigest()}
+    assert read_manifest(str(tmp_path / "weights"))[0]["finetuned_from"] == entry["finetuned_from"]
+    with pytest.raises(CheckpointError, match="nowhere.pth: checkpoint not found"):
+        publish(str(tmp_path / "run"), str(tmp_path / "weights"), "lrelu_s1", "quick", 1,
+                finetuned_from=str(tmp_path / "nowhere.pth"))
+    assert [e["file"] for e in read_manifest(str(tmp_path / "weights"))] == ["lrelu_s0.pth"]
 
 
 def test_committed_weights_match_their_manifest():

@@ -67,13 +67,17 @@ def stored_in(state: Dict[str, torch.Tensor], dtype: str) -> Tuple[Dict[str, tor
 
 
 def publish(run_dir: str, weights_dir: str, name: str, protocol: str, seed: int, dtype: str = "float32",
-            val_eval: Optional[str] = None, results_dir: Optional[str] = None) -> dict:
+            val_eval: Optional[str] = None, results_dir: Optional[str] = None,
+            finetuned_from: Optional[str] = None) -> dict:
     """Copy ``run_dir/latest_ckpt.pth``'s evaluated (EMA) weights to ``weights_dir/<name>.pth`` in ``dtype``
     (no optimizer, no training copy; tensors beyond ``dtype``'s range stay float32: ``stored_in``), add or replace
     its manifest entry, and keep the run's ``test_eval.json``, its matches and ``curve.json`` under
     ``results_dir/<name>/``. ``val_eval``: an evaluation of the same weights on val (``tools/eval.py --split val
-    --json``), recorded for the cheap reproduction test."""
+    --json``), recorded for the cheap reproduction test. ``finetuned_from``: the weights file the run started from
+    (``tools/train.py -c``), recorded by name and sha256, since ``epochs`` then counts the fine-tune's epochs only."""
     checkpoint = load_checkpoint(os.path.join(run_dir, "latest_ckpt.pth"))
+    if finetuned_from is not None:
+        load_checkpoint(finetuned_from)  # a weights file, not any file: a missing or foreign one raises here
     test = eval_record(os.path.join(run_dir, "test_eval.json"))
     state, kept_float32 = stored_in(checkpoint["model"], dtype)
     path = os.path.join(weights_dir, name + ".pth")
@@ -85,6 +89,8 @@ def publish(run_dir: str, weights_dir: str, name: str, protocol: str, seed: int,
              "sha256": sha256(path), "date": datetime.date.today().isoformat(),
              "test": {"images": test.get("images"), "mAP50": round(test["mAP50"], 4),
                       "mAP50_95": round(test["mAP50_95"], 4)}}
+    if finetuned_from is not None:
+        entry["finetuned_from"] = {"file": os.path.basename(finetuned_from), "sha256": sha256(finetuned_from)}
     if val_eval:
         val = eval_record(val_eval)
         entry["val"] = {"images": val.get("images"), "mAP50": round(val["mAP50"], 4),

@@ -18,6 +18,8 @@ def make_parser():
                              "float32. Measured within 0.02-0.18 mAP50 of float32 (docs/results.md): check the "
                              "evaluation before publishing it")
     parser.add_argument("--val-eval", default=None, help="tools/eval.py --split val --json of the same weights")
+    parser.add_argument("--finetuned-from", default=None,
+                        help="the weights file the run fine-tuned (tools/train.py -c): recorded by name and sha256")
     parser.add_argument("--weights-dir", default="weights")
     parser.add_argument("--results-dir", default="results/quick")
     return parser
@@ -27,7 +29,7 @@ def make_parser():
 def main(argv=None):
     args = make_parser().parse_args(argv)
     entry = publish(args.run_dir, args.weights_dir, args.name, args.protocol, args.seed, args.dtype, args.val_eval,
-                    args.results_dir)
+                    args.results_dir, args.finetuned_from)
     print(json.dumps(entry, indent=2))
 
 
