@@ -5,11 +5,11 @@ largest extra ONNX Runtime cost): measured 0.860M / 1.079 GFLOPs, the reference 
 accuracy in docs/results.md.
 """
 from yolox_mods.exp import LiteExp
-from yolox_mods.models.variants import DARK2_DW3, DWCONV_NECK_HEAD, MDCONV, NECK_DW5
+from yolox_mods.models.variants import DARK2_DW3, FINAL_K5
 
 
 class Exp(LiteExp):
     def __init__(self):
         super().__init__()
-        self.blocks = {**DWCONV_NECK_HEAD, **NECK_DW5, **MDCONV}
+        self.blocks = dict(FINAL_K5)
         self.dark2_block = DARK2_DW3

@@ -4,12 +4,12 @@ The parameters and MACs of final_k5_nano; trained by fine-tuning its SiLU weight
 study").
 """
 from yolox_mods.exp import LiteExp
-from yolox_mods.models.variants import DARK2_DW3, DWCONV_NECK_HEAD, MDCONV, NECK_DW5
+from yolox_mods.models.variants import DARK2_DW3, FINAL_K5
 
 
 class Exp(LiteExp):
     def __init__(self):
         super().__init__()
-        self.blocks = {**DWCONV_NECK_HEAD, **NECK_DW5, **MDCONV}
+        self.blocks = dict(FINAL_K5)
         self.dark2_block = DARK2_DW3
         self.act = "lrelu"

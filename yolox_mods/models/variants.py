@@ -31,3 +31,6 @@ DARK2_DW3 = ("dw", 3)
 
 # 5x5 instead of 7x7 depthwise in the PAFPN (bottlenecks and stride-2 convs): applied over DWCONV_K7_K5.
 NECK_DW5 = {"neck_csp": ("dw", 5), "neck_down": ("dw", 5)}
+
+# final_k5_nano's blocks (its dark2 path is DARK2_DW3), shared by its activation variants
+FINAL_K5 = {**DWCONV_NECK_HEAD, **NECK_DW5, **MDCONV}
