@@ -120,18 +120,48 @@ def test_exported_models_scores_meet_their_latency_in_the_deployment_table(tmp_p
     add_evaluations(results, read_evaluations(paths, dict.fromkeys(results, "silu")))
     stock, final = results["stock"], results["final"]
     assert stock.map50 == pytest.approx(0.10) and final.map50 is None  # exported scores are not PyTorch's
-    assert stock.deployed == {"onnx-int8": pytest.approx({"map50": 0.085, "map50_95": 0.0425, "runs": 2})}
+    assert stock.deployed == {"onnx-int8": pytest.approx({"map50": 0.085, "map50_95": 0.0425, "runs": 2,
+                                                          "vs_torch": -0.015, "paired": False})}
     write_report(list(results.values()), str(tmp_path / "out"))
     rows = [line for line in open(tmp_path / "out" / "deployment.md") if line.startswith("| stock") or
             line.startswith("| final")]
     cells = [[c.strip() for c in row.strip().strip("|").split("|")] for row in rows]
-    assert ["stock", "onnx-int8", "2", "8.50", "4.25", "-1.50", "5.0 (0.83x)", "2.4 (0.80x)"] in cells
+    # no weights recorded: two exported runs against one PyTorch run, said so
+    assert ["stock", "onnx-int8", "2", "8.50", "4.25", "-1.50 (means of 2 vs 1 runs)", "5.0 (0.83x)",
+            "2.4 (0.80x)"] in cells
     assert ["final", "onnx", "1", "12.00", "6.00", "-", "7.0 (1.17x)", "3.3 (1.10x)"] in cells
     old = tmp_path / "old.json"
     old.write_text(json.dumps({"exp": "stock", "onnx": "x.onnx", "mAP50": 1.0, "mAP50_95": 1.0,
                                "per_class_AP50": {}}))
     with pytest.raises(ValueError, match="old.json: an exported model's result without its runtime"):
         read_evaluations([str(old)], {"stock": "silu"})
+
+
+def test_exported_scores_are_paired_with_the_pytorch_score_of_their_own_weights(tmp_path):
+    from yolox_mods.benchmark import VariantResult, add_evaluations, read_evaluations, write_report
+
+    ms = {"onnx@416": 6.0, "openvino-int8@416": 3.0}
+    results = {"stock": VariantResult("stock", 0.9, 1.0, ms, {k: v / 6.0 for k, v in ms.items()})}
+    scores = [("torch", "w0", 10.0), ("torch", "w1", 12.0), ("torch", "w2", 14.0),  # three seeds in PyTorch
+              ("openvino-int8", "w0", 9.0),  # one of them exported: 1.00 below its own weights
+              ("onnx", "w1", 12.0), ("onnx", "elsewhere", 13.0)]  # one export of weights never scored in PyTorch
+    paths = []
+    for index, (runtime, weights, map50) in enumerate(scores):
+        record = {"exp": "stock", "mAP50": map50, "mAP50_95": map50 / 2, "per_class_AP50": {"cat": map50},
+                  "test_size": [256, 256], "runtime": runtime, "weights": weights}
+        if runtime != "torch":
+            record["onnx"] = "stock.onnx"
+        path = tmp_path / f"{index}.json"
+        path.write_text(json.dumps(record))
+        paths.append(str(path))
+    add_evaluations(results, read_evaluations(paths, {"stock": "silu"}))
+    deployed = results["stock"].deployed
+    assert deployed["openvino-int8"]["paired"] and deployed["openvino-int8"]["vs_torch"] == pytest.approx(-0.01)
+    assert not deployed["onnx"]["paired"] and deployed["onnx"]["vs_torch"] == pytest.approx(0.005)  # 12.5 - 12
+    write_report(list(results.values()), str(tmp_path / "out"))
+    cells = {row.split("|")[2].strip(): row.split("|")[6].strip()
+             for row in open(tmp_path / "out" / "deployment.md") if row.startswith("| stock")}
+    assert cells == {"openvino-int8": "-1.00", "onnx": "+0.50 (means of 2 vs 3 runs)", "torch": "-"}
 
 
 def test_evaluations_with_judged_detections_get_a_bootstrap_interval(tmp_path):

@@ -15,6 +15,7 @@ from yolox_mods.export import export_onnx
 from yolox_mods.quantize import (calibration_batches, output_fidelity, output_tail, quantization_sensitivity,
                                  quantize_onnx, quantize_openvino, training_images)
 from yolox_mods.runtime import OnnxDetector, OpenVINODetector
+from yolox_mods.weights import weights_digest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -45,6 +46,7 @@ def test_int8_model_keeps_metadata_and_tracks_fp32(synthetic_voc, tmp_path, capf
     meta = {p.key: p.value for p in onnx.load(int8).metadata_props}
     assert meta["yolox_lite_input_size"] == "96,96"
     assert meta["yolox_lite_int8"] == "u8s8,per_channel,percentile,float_outputs"
+    assert meta["yolox_lite_weights"] == OnnxDetector(int8).weights == weights_digest(model)  # INT8 keeps the source
     batch = torch.rand(2, 3, 96, 96) * 255
     assert OnnxDetector(int8).int8 == "u8s8,per_channel,percentile,float_outputs" and OnnxDetector(fp32).int8 is None
     ours, theirs = OnnxDetector(int8)(batch), OnnxDetector(fp32)(batch)
@@ -77,6 +79,7 @@ def test_nncf_openvino_int8_keeps_metadata_and_tracks_fp32(synthetic_voc, tmp_pa
     assert sorted(os.listdir(tmp_path / "ov")) == ["int8.bin", "int8.xml"]  # the staging folder is gone
     quantized = OpenVINODetector(int8)
     assert quantized.size == (96, 96) and quantized.int8 == "nncf,performance" and OpenVINODetector(fp32).int8 is None
+    assert quantized.weights == OpenVINODetector(fp32).weights == OnnxDetector(fp32).weights is not None
     batch = torch.rand(2, 3, 96, 96) * 255
     ours, theirs = quantized(batch), OpenVINODetector(fp32)(batch)
     assert ours.shape == theirs.shape and (ours[..., :4] - theirs[..., :4]).abs().median() < 8.0

@@ -64,6 +64,10 @@ def test_train_eval_checkpoints_and_tensorboard(synthetic_voc, tmp_path):
     assert from_openvino.returncode == 0, from_openvino.stderr[-3000:]
     assert f"OpenVINO model {onnx}" in from_openvino.stdout
     assert json.loads((tmp_path / "ov.json").read_text())["mAP50"] == pytest.approx(again["mAP50"], abs=0.1)
+    # one set of weights, one digest, from the trainer, the checkpoint and both exported models: what the
+    # benchmark pairs an exported model's score with
+    digests = {json.loads((tmp_path / name).read_text())["weights"] for name in ("eval.json", "onnx.json", "ov.json")}
+    assert digests == {headline["weights"]} and len(headline["weights"]) == 16
     on_val = run([EVAL, *common[:6], "--split", "val", *common[6:], "val_sets", "(('2007','val'),)"])
     assert on_val.returncode == 0 and "val split (8 images)" in on_val.stdout, on_val.stderr[-3000:]
 

@@ -9,7 +9,7 @@ import torch
 from yolox_mods.cli.common import load_exp
 from yolox_mods.common import atomic_save, load_checkpoint, load_exact
 from yolox_mods.common.errors import CheckpointError
-from yolox_mods.weights import publish, read_manifest, verify
+from yolox_mods.weights import publish, read_manifest, verify, weights_digest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WEIGHTS = os.path.join(ROOT, "weights")
@@ -52,6 +52,30 @@ def test_publish_writes_small_loadable_weights_and_a_manifest(tmp_path):
         file.seek(200)
         file.write(b"\x00\x01")
     assert verify(str(tmp_path / "weights")) == {"stock_s0.pth": "sha256 differs from the manifest"}
+
+
+def test_weights_digest_follows_the_weights_not_the_file(tmp_path):
+    exp = load_exp(os.path.join(ROOT, "exps", "yolox_voc_nano.py"))
+    torch.manual_seed(0)
+    model = fake_run(str(tmp_path / "run"), exp)
+    publish(str(tmp_path / "run"), str(tmp_path / "weights"), "fp32", "quick", 0)
+    publish(str(tmp_path / "run"), str(tmp_path / "weights"), "fp16", "quick", 0, dtype="float16")
+
+    def digest_of(path):
+        loaded = exp.get_model()
+        load_exact(loaded, load_checkpoint(path)["model"], path)
+        return weights_digest(loaded)
+
+    run = digest_of(str(tmp_path / "run" / "latest_ckpt.pth"))
+    assert run == digest_of(str(tmp_path / "weights" / "fp32.pth")) == weights_digest(model)
+    assert digest_of(str(tmp_path / "weights" / "fp16.pth")) != run  # rounded weights score differently
+    mean = model.get_buffer("head.stems.0.bn.running_mean")
+    trained = mean.clone()
+    mean[0] += 1e-3  # a BN statistic is part of the weights
+    assert weights_digest(model) != run
+    mean.copy_(trained)
+    model.get_buffer("head.stems.0.bn.num_batches_tracked").add_(7)  # a counter is not
+    assert weights_digest(model) == run
 
 
 def test_a_fine_tune_records_the_weights_it_started_from(tmp_path):

@@ -9,6 +9,7 @@ import torch.nn as nn
 from .blocks import MixConv, merge_mixconvs
 from .common.errors import DataError
 from .common.io import atomic_open
+from .weights import weights_digest
 
 
 def export_onnx(model: nn.Module, path: str, size: Tuple[int, int], opset: int = 13, decode: bool = False,
@@ -17,9 +18,11 @@ def export_onnx(model: nn.Module, path: str, size: Tuple[int, int], opset: int =
 
     Outputs are YOLOX's raw head outputs (N, anchors, 5 + classes) unless ``decode`` (boxes in pixels), as in
     YOLOX's ``export_onnx --decode_in_inference``. ``merge_mixconv`` exports each MixConv as one depthwise conv
-    (``merged_depthwise``; same outputs, faster in ONNX Runtime) on a copy of ``model``.
+    (``merged_depthwise``; same outputs, faster in ONNX Runtime) on a copy of ``model``. The metadata records the
+    input size, the decode and ``weights_digest(model)``.
     """
     model = model.eval()
+    weights = weights_digest(model)
     model.head.decode_in_inference = decode  # set on the caller's model too, so its outputs compare with ONNX's
     if merge_mixconv and any(isinstance(m, MixConv) for m in model.modules()):
         model = copy.deepcopy(model)
@@ -32,7 +35,8 @@ def export_onnx(model: nn.Module, path: str, size: Tuple[int, int], opset: int =
 
     graph = onnx.load_from_string(buffer.getvalue())
     # what a runtime needs to use the file as the PyTorch model is used (yolox_mods.runtime.OnnxDetector)
-    for key, value in (("yolox_lite_decoded", str(int(decode))), ("yolox_lite_input_size", f"{size[0]},{size[1]}")):
+    for key, value in (("yolox_lite_decoded", str(int(decode))), ("yolox_lite_input_size", f"{size[0]},{size[1]}"),
+                       ("yolox_lite_weights", weights)):
         graph.metadata_props.add(key=key, value=value)
     with atomic_open(path, "wb") as file:
         file.write(graph.SerializeToString())

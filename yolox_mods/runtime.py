@@ -28,6 +28,8 @@ class ExportedDetector(nn.Module):
         self.decoded = metadata.get("yolox_lite_decoded") == "1"
         # set by tools/quantize_onnx.py: how the model was quantized (None: FP32)
         self.int8 = metadata.get("yolox_lite_int8")
+        # weights_digest of the exported weights (None in files exported before it was recorded)
+        self.weights = metadata.get("yolox_lite_weights")
         # the evaluator reads the device and dtype from the parameters
         self.placeholder = nn.Parameter(torch.zeros(1), requires_grad=False)
 
@@ -64,7 +66,8 @@ class OpenVINODetector(ExportedDetector):
     def __init__(self, path: str, threads: int = 0):
         model = read_openvino_model(path)
         metadata = {key: model.get_rt_info(["framework", key]).astype(str)
-                    for key in ("yolox_lite_input_size", "yolox_lite_decoded", "yolox_lite_int8")
+                    for key in ("yolox_lite_input_size", "yolox_lite_decoded", "yolox_lite_int8",
+                                "yolox_lite_weights")
                     if model.has_rt_info(["framework", key])}
         compiled = openvino_compile(model, threads)
         super().__init__(path, lambda image: compiled(image)[0], metadata)

@@ -26,6 +26,19 @@ def sha256(path: str) -> str:
     return digest.hexdigest()
 
 
+def weights_digest(model: torch.nn.Module) -> str:
+    """16 hex digits of sha256 over ``model``'s parameters and BN statistics as float32 (the batch counters left
+    out): the same weights give the same digest whichever file they were loaded from (a run's checkpoint or its
+    published copy), so an exported model's score can be paired with the PyTorch score of its own weights."""
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        if name.endswith("num_batches_tracked"):
+            continue
+        digest.update(name.encode())
+        digest.update(tensor.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
 def read_manifest(weights_dir: str) -> List[dict]:
     path = os.path.join(weights_dir, MANIFEST)
     if not os.path.exists(path):

@@ -29,7 +29,8 @@ class VariantResult:
     map50_95_runs: List[float] = field(default_factory=list)
     # paired bootstrap 95% interval of this exp's mean mAP50 minus the reference exp's, on the same test images
     map50_interval: Optional[Tuple[float, float]] = None
-    # exported models' scores by runtime ("onnx", "onnx-int8", ...): {"map50", "map50_95", "runs"}, means
+    # exported models' scores by runtime ("onnx", "onnx-int8", ...): {"map50", "map50_95", "runs"} (means) and
+    # {"vs_torch", "paired"} (versus_own_weights)
     deployed: Dict[str, Dict[str, float]] = field(default_factory=dict)
     scored_size: Optional[int] = None                               # input size the mAP was measured at
 
@@ -80,12 +81,13 @@ def add_evaluations(results: Dict[str, VariantResult], runs: Dict[str, List[dict
     for exp, records in list(runs.items()):
         results[exp].scored_size = int(records[0].get("test_size", [0])[0]) or None
         exported = [record for record in records if record["runtime"] != "torch"]
+        records = [record for record in records if record["runtime"] == "torch"]
         for runtime in sorted({record["runtime"] for record in exported}):
             scores = [record for record in exported if record["runtime"] == runtime]
             results[exp].deployed[runtime] = {
                 "map50": statistics.mean(record["mAP50"] / 100 for record in scores),
-                "map50_95": statistics.mean(record["mAP50_95"] / 100 for record in scores), "runs": len(scores)}
-        records = [record for record in records if record["runtime"] == "torch"]
+                "map50_95": statistics.mean(record["mAP50_95"] / 100 for record in scores), "runs": len(scores),
+                **versus_own_weights(scores, records)}
         if records:
             runs[exp] = records
         else:
@@ -105,6 +107,22 @@ def add_evaluations(results: Dict[str, VariantResult], runs: Dict[str, List[dict
             interval = paired_bootstrap([r["matched"] for r in records], [r["matched"] for r in runs[reference]],
                                         draws=draws)
             results[exp].map50_interval = (interval.low, interval.high)
+
+
+def versus_own_weights(exported: Sequence[dict], torch_records: Sequence[dict]) -> dict:
+    """How exported models score against PyTorch: ``{"vs_torch": mean difference of mAP50, "paired": bool}``.
+    Paired when every exported result records weights (``weights_digest``) that a PyTorch result was scored with
+    (the difference a runtime or INT8 makes to the same weights); else the difference of the two means, which
+    also carries the difference between seeds when the two sets of runs are not the same. Empty without PyTorch
+    results."""
+    if not torch_records:
+        return {}
+    by_weights = {record["weights"]: record["mAP50"] for record in torch_records if record.get("weights")}
+    if all(record.get("weights") in by_weights for record in exported):
+        differences = [record["mAP50"] - by_weights[record["weights"]] for record in exported]
+        return {"vs_torch": statistics.mean(differences) / 100, "paired": True}
+    return {"vs_torch": (statistics.mean(record["mAP50"] for record in exported)
+                         - statistics.mean(record["mAP50"] for record in torch_records)) / 100, "paired": False}
 
 
 # The reference study's ablation: each change against stock, and each component taken out of the final
@@ -196,15 +214,25 @@ def deployment_table(results: Sequence[VariantResult]) -> str:
     sizes = sorted({int(s.split("@")[1]) for s in results[0].latency_ms}, reverse=True)
     rows = []
     for r in results:
-        fp32 = scores_by_runtime(r).get("torch")
         for runtime, (map50, map50_95, runs) in sorted(scores_by_runtime(r).items(), key=lambda item: item[0]):
             cells = [f"{r.latency_ms[key]:.1f} ({r.latency_ratio[key]:.2f}x)" if key in r.latency_ms else "-"
                      for key in (f"{runtime}@{size}" for size in sizes)]
-            drop = f"{100 * (map50 - fp32[0]):+.2f}" if fp32 and runtime != "torch" else "-"
-            rows.append([r.exp, runtime, runs, f"{100 * map50:.2f}", f"{100 * map50_95:.2f}", drop] + cells)
+            rows.append([r.exp, runtime, runs, f"{100 * map50:.2f}", f"{100 * map50_95:.2f}",
+                         versus_torch_cell(r, runtime)] + cells)
     headers = ["exp", "runtime", "runs", "mAP50", "mAP50:95", "mAP50 vs PyTorch"] + [
         f"ms @{size} (x stock ORT FP32)" for size in sizes]
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+
+
+def versus_torch_cell(result: VariantResult, runtime: str) -> str:
+    """"+0.12" for the same weights in PyTorch; "+0.12 (means of 1 vs 3 runs)" when the runs cannot be paired."""
+    deployed = result.deployed.get(runtime, {})
+    if "vs_torch" not in deployed:
+        return "-"
+    cell = f"{100 * deployed['vs_torch']:+.2f}"
+    if deployed["paired"]:
+        return cell
+    return f"{cell} (means of {deployed['runs']} vs {max(1, len(result.map50_runs))} runs)"
 
 
 def format_map50(result: VariantResult) -> str:

@@ -3,13 +3,14 @@ mAP of the test split (or val) for a checkpoint, by default the run's last-epoch
 import torch
 from loguru import logger
 from yolox.tools.eval import make_parser as yolox_eval_parser
-from yolox.utils import get_model_info, is_main_process
+from yolox.utils import fuse_model, get_model_info, is_main_process
 
 from ..common import ConfigError, exits_cleanly_on_bad_input, seed_everything
 from ..common.cli import warn_if_cores_are_shared
 from ..evaluation import evaluate_model, load_for_eval, measure_speed
 from ..evaluators import write_evaluation
 from ..runtime import EXPORTED_RUNTIMES
+from ..weights import weights_digest
 from .common import add_lite_arguments, checked_args, checkpoint_for, exported_runtime, launch_workers, load_exp
 
 # YOLOX flags that have no meaning here: refused when given, never silently ignored
@@ -64,13 +65,16 @@ def eval_worker(args):
         if args.tsize is None:
             exp.test_size = model.size
         # the benchmark's runtime names, so that its latency and this accuracy meet in one table
-        source = {runtime: path, "runtime": runtime + ("-int8" if model.int8 else ""), "int8": model.int8}
+        source = {runtime: path, "runtime": runtime + ("-int8" if model.int8 else ""), "int8": model.int8,
+                  "weights": model.weights}
         described = f"{runtime_name} model {path}"
     else:
         ckpt = checkpoint_for(exp, args.ckpt, args.random_weights, args.experiment_name)
         device = torch.device("cuda", torch.cuda.current_device()) if args.device == "cuda" else "cpu"
-        model = load_for_eval(exp, ckpt, device, args.fuse)
-        source = {"ckpt": ckpt, "runtime": "torch"}
+        model = load_for_eval(exp, ckpt, device)
+        source = {"ckpt": ckpt, "runtime": "torch", "weights": weights_digest(model)}
+        if args.fuse:
+            model = fuse_model(model)
         described = (f"{get_model_info(exp.get_model(), exp.test_size)}, "
                      f"{'checkpoint ' + ckpt if ckpt else 'untrained weights'}")
     size = f"{exp.test_size[0]}x{exp.test_size[1]}"

@@ -21,6 +21,7 @@ from ..common.io import atomic_save, atomic_write_text, load_checkpoint, load_ex
 from ..evaluation import check_trained_act
 from ..evaluators.voc_map import VOCResult
 from ..models.compile import compile_for_training, uncompiled
+from ..weights import weights_digest
 
 
 @dataclass
@@ -331,7 +332,8 @@ class LiteTrainer(Trainer):
             path = os.path.join(self.file_name, "test_eval.json")
             write_evaluation(path, evaluation.result, exp=self.exp.exp_name, act=self.exp.act,
                              ckpt=os.path.join(self.file_name, "latest_ckpt.pth"), split="test",
-                             image_sets=self.exp.test_sets, epoch=self.max_epoch, seed=self.exp.seed)
+                             image_sets=self.exp.test_sets, epoch=self.max_epoch, seed=self.exp.seed,
+                             weights=weights_digest(model))
             logger.info("test split, last epoch (EMA weights):\n{}\nwritten to {}", evaluation.summary, path)
 
     def outcome(self) -> TrainOutcome:
