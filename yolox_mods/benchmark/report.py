@@ -284,13 +284,21 @@ def plot_deployment(results: Sequence[VariantResult], axis) -> None:
     size = scored.pop() if len(scored) == 1 else max(sizes)
     markers = {"torch": "o", "onnx": "s", "onnx-int8": "P", "openvino": "D", "openvino-int8": "X"}
     colours = {r.exp: f"C{index}" for index, r in enumerate(results)}
+    from matplotlib.lines import Line2D
+
+    plotted_runtimes = set()
     for r in results:
         for runtime, (map50, _, _) in scores_by_runtime(r).items():
             key = f"{runtime}@{size}"
             if key in r.latency_ms:
-                axis.scatter(r.latency_ms[key], 100 * map50, marker=markers.get(runtime, "o"), color=colours[r.exp],
-                             label=f"{r.exp} {runtime}")
+                axis.scatter(r.latency_ms[key], 100 * map50, marker=markers.get(runtime, "o"), color=colours[r.exp])
+                plotted_runtimes.add(runtime)
     axis.set_xlabel(f"latency at {size}x{size}, batch 1 (ms)")
     axis.set_ylabel("mAP50 of the model in that runtime")
     axis.grid(alpha=0.3)
-    axis.legend(fontsize=6, loc="best")
+    # one entry per exp (colour) and per runtime (marker), not per point, beside the axes
+    handles = [Line2D([], [], marker="o", linestyle="", color=colours[r.exp], label=r.exp)
+               for r in results if scores_by_runtime(r)]
+    handles += [Line2D([], [], marker=markers[runtime], linestyle="", color="grey", label=runtime)
+                for runtime in markers if runtime in plotted_runtimes]
+    axis.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
