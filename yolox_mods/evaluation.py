@@ -3,7 +3,7 @@ import time
 from typing import Optional, Tuple
 
 import torch
-from yolox.utils import fuse_model, get_world_size, postprocess
+from yolox.utils import get_world_size, postprocess
 
 from .common import CheckpointError, load_checkpoint, load_exact
 from .evaluators import Evaluation
@@ -26,13 +26,12 @@ def load_weights(exp, model: torch.nn.Module, ckpt_path: str) -> None:
     load_exact(model, checkpoint["model"], ckpt_path)
 
 
-def load_for_eval(exp, ckpt_path: Optional[str], device="cpu", fuse: bool = False) -> torch.nn.Module:
+def load_for_eval(exp, ckpt_path: Optional[str], device="cpu") -> torch.nn.Module:
     """``exp``'s model with ``ckpt_path``'s weights (None: its initial weights), in eval mode on ``device``."""
     model = exp.get_model()
     if ckpt_path is not None:
         load_weights(exp, model, ckpt_path)
-    model.to(device).eval()
-    return fuse_model(model) if fuse else model
+    return model.to(device).eval()
 
 
 def evaluate_model(exp, model, batch_size: int = 8, fp16: bool = False, split: str = "test",
@@ -42,12 +41,6 @@ def evaluate_model(exp, model, batch_size: int = 8, fp16: bool = False, split: s
     distributed = get_world_size() > 1
     evaluator = exp.get_evaluator(batch_size, distributed, legacy=legacy, split=split)
     return evaluator.score(model, distributed, fp16)
-
-
-def evaluate_checkpoint(exp, ckpt_path: str, device="cpu", batch_size: int = 8, fp16: bool = False,
-                        fuse: bool = False, split: str = "test", legacy: bool = False) -> Evaluation:
-    """Score ``ckpt_path``'s weights on ``split``."""
-    return evaluate_model(exp, load_for_eval(exp, ckpt_path, device, fuse), batch_size, fp16, split, legacy)
 
 
 def measure_speed(exp, model, batch_size: int, split: str, legacy: bool = False) -> Tuple[float, float, int]:

@@ -279,13 +279,13 @@ def plot_pareto(results: Sequence[VariantResult], path: str) -> None:
 def plot_deployment(results: Sequence[VariantResult], axis) -> None:
     """mAP50 against measured latency, one point per exp and runtime (marker: runtime), at the size the mAP was
     measured at when its latency was measured too, else at the largest size."""
+    from matplotlib.lines import Line2D
+
     sizes = {int(s.split("@")[1]) for s in results[0].latency_ms}
     scored = {r.scored_size for r in results if r.deployed} & sizes
     size = scored.pop() if len(scored) == 1 else max(sizes)
     markers = {"torch": "o", "onnx": "s", "onnx-int8": "P", "openvino": "D", "openvino-int8": "X"}
     colours = {r.exp: f"C{index}" for index, r in enumerate(results)}
-    from matplotlib.lines import Line2D
-
     plotted_runtimes = set()
     for r in results:
         for runtime, (map50, _, _) in scores_by_runtime(r).items():
