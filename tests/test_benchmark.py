@@ -213,6 +213,35 @@ def test_a_bad_evaluation_file_is_named_before_measuring(tmp_path):
     assert result.stderr.strip().splitlines()[-1].startswith(f"error: {broken}: not a tools/eval.py --json result")
 
 
+def test_best_val_epoch_is_a_secondary_column_read_from_each_runs_curve(tmp_path):
+    from yolox_mods.benchmark import VariantResult, add_evaluations, read_evaluations, write_report
+
+    results = {name: VariantResult(name, 0.9, 1.0, {"onnx@416": 6.0}, {"onnx@416": 1.0}) for name in ("stock", "final")}
+    curves = {  # best_ckpt.pth follows mAP50:95: seed 0's best mAP50 (epoch 40) is not its best epoch
+        "s0": [{"epoch": 35, "mAP50": 14.0, "mAP50_95": 7.0}, {"epoch": 40, "mAP50": 16.0, "mAP50_95": 7.5},
+               {"epoch": 42, "mAP50": 15.0, "mAP50_95": 8.0}, {"epoch": 45, "mAP50": 13.0, "mAP50_95": 6.0}],
+        "s1": [{"epoch": 44, "mAP50": 12.0, "mAP50_95": 6.5}, {"epoch": 45, "mAP50": 11.0, "mAP50_95": 6.5}]}
+    paths = []
+    for run, curve in curves.items():
+        (tmp_path / run).mkdir()
+        (tmp_path / run / "curve.json").write_text(json.dumps(curve))
+        paths.append(write_eval(tmp_path / run / "test_eval.json", "final", 12.0, 6.0, {"cat": 12.0}))
+    paths.append(write_eval(tmp_path / "stock.json", "stock", 10.0, 5.0, {"cat": 10.0}))  # no curve beside it
+    add_evaluations(results, read_evaluations(paths, dict.fromkeys(results, "silu")))
+    final = results["final"]
+    assert final.best_val_epochs == [42, 44]  # the first of two equal points, as the trainer keeps it
+    assert final.best_val_map50_runs == pytest.approx([0.15, 0.12])
+    assert final.map50 == pytest.approx(0.12)  # the headline stays the last epoch's test score
+    table = write_report(list(results.values()), str(tmp_path / "out"))
+    final_row = next(line for line in table.splitlines() if line.startswith("| final"))
+    assert "| 13.50 (epochs 42, 44) " in final_row and "val mAP50 at best val epoch (secondary)" in table
+    assert not results["stock"].best_val_epochs
+
+    (tmp_path / "s1" / "curve.json").write_text(json.dumps([{"epoch": 45, "mAP50": 11.0}]))
+    with pytest.raises(ValueError, match="s1/curve.json: not a trainer's curve.json"):
+        read_evaluations(paths, dict.fromkeys(results, "silu"))
+
+
 def test_step_profile_splits_a_real_training_step(synthetic_voc):
     from yolox_mods.cli.common import load_exp
     from yolox_mods.benchmark import PHASES, profile_training_step, step_profile_table

@@ -27,6 +27,10 @@ class VariantResult:
     per_class_ap50: Dict[str, float] = field(default_factory=dict)
     map50_runs: List[float] = field(default_factory=list)          # one per evaluated run (seed), when several
     map50_95_runs: List[float] = field(default_factory=list)
+    # secondary: each run's val mAP50 at the epoch best_ckpt.pth would keep (best val mAP50:95), from the run's
+    # curve.json; selected and scored on val, so it is never the headline
+    best_val_map50_runs: List[float] = field(default_factory=list)
+    best_val_epochs: List[int] = field(default_factory=list)
     # paired bootstrap 95% interval of this exp's mean mAP50 minus the reference exp's, on the same test images
     map50_interval: Optional[Tuple[float, float]] = None
     # exported models' scores by runtime ("onnx", "onnx-int8", ...): {"map50", "map50_95", "runs"} (means) and
@@ -38,7 +42,8 @@ class VariantResult:
 def read_evaluations(paths: Sequence[str], exps: Mapping[str, str]) -> Dict[str, List[dict]]:
     """``tools/eval.py --json`` files (or a run's ``test_eval.json``) grouped by exp, each with its judged
     detections under ``"matched"`` when its ``.matches.npz`` is beside it. ``exps`` maps each benchmarked exp to
-    the activation it builds. A file that is not one, names an exp outside ``exps``, was scored on another split
+    the activation it builds. A run's ``curve.json`` beside its file (the trainer's val curve) goes under
+    ``"curve"``. A file that is not one, names an exp outside ``exps``, was scored on another split
     than the others, or records a model trained with another activation raises ``DataError`` naming it (before any
     long measurement starts): numbers from different test images or other models are never compared."""
     runs: Dict[str, List[dict]] = {}
@@ -67,8 +72,25 @@ def read_evaluations(paths: Sequence[str], exps: Mapping[str, str]) -> Dict[str,
             raise DataError(f"{path}: scored on {split}, but {first[1]} on {first[0]}; compare one split only")
         if record.get("matches"):
             record["matched"] = load_matches(os.path.join(os.path.dirname(path), record["matches"]))
+        curve_path = os.path.join(os.path.dirname(path), "curve.json")
+        if record["runtime"] == "torch" and os.path.exists(curve_path):
+            record["curve"] = read_curve(curve_path)
         runs.setdefault(exp, []).append(record)
     return runs
+
+
+def read_curve(path: str) -> List[dict]:
+    """A trainer's ``curve.json``: a list of ``{"epoch", "mAP50", "mAP50_95", ...}``, one per val evaluation."""
+    try:
+        with open(path) as file:
+            curve = json.load(file)
+        for point in curve:
+            int(point["epoch"]), float(point["mAP50"]), float(point["mAP50_95"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise DataError(f"{path}: not a trainer's curve.json ({error!r})") from error
+    if not curve:
+        raise DataError(f"{path}: an empty curve")
+    return curve
 
 
 def add_evaluations(results: Dict[str, VariantResult], runs: Dict[str, List[dict]], draws: int = 1000) -> None:
@@ -76,7 +98,8 @@ def add_evaluations(results: Dict[str, VariantResult], runs: Dict[str, List[dict
     on CPU): several runs of one exp (seeds) give the mean, and each run's mAP50 is kept in ``map50_runs``;
     evaluations of exported models go to ``deployed`` under their runtime (mean over runs). When
     every run of an exp and of the reference (the first of ``results``) has its judged detections, the paired
-    bootstrap interval of the difference goes in ``map50_interval``."""
+    bootstrap interval of the difference goes in ``map50_interval``. When every run has its curve, the
+    best-epoch secondary scores go in ``best_val_map50_runs`` and ``best_val_epochs``."""
     reference = next(iter(results))
     for exp, records in list(runs.items()):
         results[exp].scored_size = int(records[0].get("test_size", [0])[0]) or None
@@ -100,6 +123,11 @@ def add_evaluations(results: Dict[str, VariantResult], runs: Dict[str, List[dict
         result.map50_95 = statistics.mean(result.map50_95_runs)
         result.per_class_ap50 = {name: statistics.mean(record["per_class_AP50"][name] / 100 for record in records)
                                  for name in records[0]["per_class_AP50"]}
+        if all("curve" in record for record in records):
+            # the first of equal points: the trainer replaces best_ckpt.pth only on a higher mAP50:95
+            best = [max(record["curve"], key=lambda point: point["mAP50_95"]) for record in records]
+            result.best_val_map50_runs = [point["mAP50"] / 100 for point in best]
+            result.best_val_epochs = [int(point["epoch"]) for point in best]
     if reference not in runs or not all("matched" in r for r in runs[reference]):
         return
     for exp, records in runs.items():
@@ -172,14 +200,14 @@ def write_report(results: Sequence[VariantResult], output_dir: str, header: str 
         row += [f"{r.latency_ms[s]:.1f} ({r.latency_ratio[s]:.2f}x)" for s in settings]
         row += [f"{r.train_img_per_s:.1f}" if r.train_img_per_s else "-",
                 format_map50(r),
-                f"{100 * r.map50_95:.2f}" if r.map50_95 is not None else "-"]
+                f"{100 * r.map50_95:.2f}" if r.map50_95 is not None else "-", format_best_epoch(r)]
         if compare:
             row.append(versus(r.map50_runs or [r.map50], reference.map50_runs or [reference.map50], 2, 100,
                               interval=r.map50_interval)
                        if r is not reference and r.map50 is not None else "-")
         rows.append(row)
     headers = ["exp", "params (M)", "GFLOPs@416"] + [f"{s} ms (x stock)" for s in settings] + [
-        "train img/s", "mAP50", "mAP50:95"] + ([f"mAP50 vs {reference.exp}"] if compare else [])
+        "train img/s", "mAP50", "mAP50:95", "val mAP50 at best val epoch (secondary)"] + ([f"mAP50 vs {reference.exp}"] if compare else [])
     table = tabulate(rows, headers=headers, tablefmt="github")
     atomic_write_text(os.path.join(output_dir, "variants.md"), (header + "\n\n" if header else "") + table + "\n")
     atomic_write_text(os.path.join(output_dir, "variants.json"),
@@ -243,6 +271,14 @@ def format_map50(result: VariantResult) -> str:
         return f"{100 * result.map50:.2f}"
     low, high = 100 * min(result.map50_runs), 100 * max(result.map50_runs)
     return f"{100 * result.map50:.2f} ({low:.2f}-{high:.2f}, n={len(result.map50_runs)})"
+
+
+def format_best_epoch(result: VariantResult) -> str:
+    """"15.18 (epochs 42, 40)": the mean over runs of val mAP50 at each run's best val epoch, and those epochs."""
+    if not result.best_val_map50_runs:
+        return "-"
+    epochs = ", ".join(str(epoch) for epoch in result.best_val_epochs)
+    return f"{100 * statistics.mean(result.best_val_map50_runs):.2f} (epoch{'s' if len(result.best_val_epochs) > 1 else ''} {epochs})"
 
 
 def plot_pareto(results: Sequence[VariantResult], path: str) -> None:
