@@ -221,6 +221,9 @@ def test_best_val_epoch_is_a_secondary_column_read_from_each_runs_curve(tmp_path
         "s0": [{"epoch": 35, "mAP50": 14.0, "mAP50_95": 7.0}, {"epoch": 40, "mAP50": 16.0, "mAP50_95": 7.5},
                {"epoch": 42, "mAP50": 15.0, "mAP50_95": 8.0}, {"epoch": 45, "mAP50": 13.0, "mAP50_95": 6.0}],
         "s1": [{"epoch": 44, "mAP50": 12.0, "mAP50_95": 6.5}, {"epoch": 45, "mAP50": 11.0, "mAP50_95": 6.5}]}
+    for points in curves.values():
+        for point in points:
+            point["minutes"] = point["epoch"] * 1.1
     paths = []
     for run, curve in curves.items():
         (tmp_path / run).mkdir()
@@ -237,8 +240,9 @@ def test_best_val_epoch_is_a_secondary_column_read_from_each_runs_curve(tmp_path
     assert "| 13.50 (epochs 42, 44) " in final_row and "val mAP50 at best val epoch (secondary)" in table
     assert not results["stock"].best_val_epochs
 
-    (tmp_path / "s1" / "curve.json").write_text(json.dumps([{"epoch": 45, "mAP50": 11.0}]))
-    with pytest.raises(ValueError, match="s1/curve.json: not a trainer's curve.json"):
+    (tmp_path / "s1" / "curve.json").write_text(json.dumps([{"epoch": 45, "minutes": 50.0, "mAP50": 11.0}]))
+    with pytest.raises(ValueError, match="s1/curve.json: expected a list of points with epoch, minutes, mAP50, "
+                                         "mAP50_95"):
         read_evaluations(paths, dict.fromkeys(results, "silu"))
 
 

@@ -12,7 +12,8 @@ def write_curve(run, points):
 
 
 def test_two_seeds_of_one_exp_get_distinct_labels_and_plot_by_epoch(tmp_path):
-    curve = [{"epoch": 5, "minutes": 4.8, "mAP50": 2.7}, {"epoch": 10, "minutes": 9.4, "mAP50": 3.6}]
+    curve = [{"epoch": 5, "minutes": 4.8, "mAP50": 2.7, "mAP50_95": 1.1},
+             {"epoch": 10, "minutes": 9.4, "mAP50": 3.6, "mAP50_95": 1.4}]
     runs = [tmp_path / "seed0" / "yolox_voc_nano", tmp_path / "seed1" / "yolox_voc_nano"]
     for run in runs:
         write_curve(run, curve)

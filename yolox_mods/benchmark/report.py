@@ -11,6 +11,7 @@ from tabulate import tabulate
 from ..common.errors import DataError
 from ..common.io import atomic_write_text
 from ..common.seeds import versus
+from ..core.curve import read_curve, run_curve_path
 from ..evaluators import load_matches, paired_bootstrap
 
 
@@ -72,25 +73,11 @@ def read_evaluations(paths: Sequence[str], exps: Mapping[str, str]) -> Dict[str,
             raise DataError(f"{path}: scored on {split}, but {first[1]} on {first[0]}; compare one split only")
         if record.get("matches"):
             record["matched"] = load_matches(os.path.join(os.path.dirname(path), record["matches"]))
-        curve_path = os.path.join(os.path.dirname(path), "curve.json")
+        curve_path = run_curve_path(os.path.dirname(path))
         if record["runtime"] == "torch" and os.path.exists(curve_path):
             record["curve"] = read_curve(curve_path)
         runs.setdefault(exp, []).append(record)
     return runs
-
-
-def read_curve(path: str) -> List[dict]:
-    """A trainer's ``curve.json``: a list of ``{"epoch", "mAP50", "mAP50_95", ...}``, one per val evaluation."""
-    try:
-        with open(path) as file:
-            curve = json.load(file)
-        for point in curve:
-            int(point["epoch"]), float(point["mAP50"]), float(point["mAP50_95"])
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise DataError(f"{path}: not a trainer's curve.json ({error!r})") from error
-    if not curve:
-        raise DataError(f"{path}: an empty curve")
-    return curve
 
 
 def add_evaluations(results: Dict[str, VariantResult], runs: Dict[str, List[dict]], draws: int = 1000) -> None:
@@ -207,7 +194,8 @@ def write_report(results: Sequence[VariantResult], output_dir: str, header: str 
                        if r is not reference and r.map50 is not None else "-")
         rows.append(row)
     headers = ["exp", "params (M)", "GFLOPs@416"] + [f"{s} ms (x stock)" for s in settings] + [
-        "train img/s", "mAP50", "mAP50:95", "val mAP50 at best val epoch (secondary)"] + ([f"mAP50 vs {reference.exp}"] if compare else [])
+        "train img/s", "mAP50", "mAP50:95", "val mAP50 at best val epoch (secondary)"] + (
+        [f"mAP50 vs {reference.exp}"] if compare else [])
     table = tabulate(rows, headers=headers, tablefmt="github")
     atomic_write_text(os.path.join(output_dir, "variants.md"), (header + "\n\n" if header else "") + table + "\n")
     atomic_write_text(os.path.join(output_dir, "variants.json"),
@@ -277,8 +265,9 @@ def format_best_epoch(result: VariantResult) -> str:
     """"15.18 (epochs 42, 40)": the mean over runs of val mAP50 at each run's best val epoch, and those epochs."""
     if not result.best_val_map50_runs:
         return "-"
+    label = "epochs" if len(result.best_val_epochs) > 1 else "epoch"
     epochs = ", ".join(str(epoch) for epoch in result.best_val_epochs)
-    return f"{100 * statistics.mean(result.best_val_map50_runs):.2f} (epoch{'s' if len(result.best_val_epochs) > 1 else ''} {epochs})"
+    return f"{100 * statistics.mean(result.best_val_map50_runs):.2f} ({label} {epochs})"
 
 
 def plot_pareto(results: Sequence[VariantResult], path: str) -> None:

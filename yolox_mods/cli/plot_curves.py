@@ -1,11 +1,11 @@
 """``tools/plot_curves.py RUN_DIR... -o curve.png``: mAP50 against training minutes or epochs from runs' curve.json
 (the learning curve is scored on the val split; the test split is scored once, at the end)."""
 import argparse
-import json
 import os
 
-from ..common import DataError, exits_cleanly_on_bad_input
+from ..common import exits_cleanly_on_bad_input
 from ..common.plotting import plt, save_figure
+from ..core.curve import read_curve, run_curve_path
 
 X_LABELS = {"minutes": "training minutes (wall-clock, continued over resumes)", "epoch": "epoch"}
 
@@ -15,18 +15,6 @@ def run_label(run: str) -> str:
     tell two seeds of one exp apart."""
     parts = os.path.normpath(run).split(os.sep)
     return "/".join(parts[-2:])
-
-
-def read_curve(run: str) -> list:
-    path = os.path.join(run, "curve.json")
-    try:
-        with open(path) as file:
-            curve = json.load(file)
-    except (OSError, json.JSONDecodeError) as error:
-        raise DataError(f"{path}: not a readable learning curve ({error})") from None
-    if not curve or not all({"epoch", "minutes", "mAP50"} <= set(point) for point in curve):
-        raise DataError(f"{path}: expected a list of points with epoch, minutes and mAP50")
-    return curve
 
 
 def make_parser():
@@ -42,7 +30,7 @@ def make_parser():
 @exits_cleanly_on_bad_input
 def main(argv=None):
     args = make_parser().parse_args(argv)
-    curves = {run_label(run): read_curve(run) for run in args.runs}
+    curves = {run_label(run): read_curve(run_curve_path(run)) for run in args.runs}
     figure, axis = plt.subplots(figsize=(7, 4.5))
     for label, curve in curves.items():
         axis.plot([point[args.x] for point in curve], [point["mAP50"] for point in curve], marker="o", label=label)

@@ -22,6 +22,7 @@ from ..evaluation import check_trained_act
 from ..evaluators.voc_map import VOCResult
 from ..models.compile import compile_for_training, uncompiled
 from ..weights import weights_digest
+from .curve import read_curve, run_curve_path
 
 
 @dataclass
@@ -294,11 +295,8 @@ class LiteTrainer(Trainer):
                 self.tblogger.add_scalar(f"val_AP50/{name}", 100 * ap, self.epoch + 1)
             logger.info("\n" + evaluation.summary)
             # the learning curve against wall-clock training time; a resumed run continues the clock
-            path = os.path.join(self.file_name, "curve.json")
-            curve = []
-            if os.path.exists(path):
-                with open(path) as file:
-                    curve = json.load(file)
+            path = run_curve_path(self.file_name)
+            curve = read_curve(path) if os.path.exists(path) else []
             curve.append({"epoch": self.epoch + 1, "minutes": round((time.time() - self.started) / 60, 2),
                           "mAP50": round(100 * result.map50, 2), "mAP50_95": round(100 * result.map50_95, 2)})
             atomic_write_text(path, json.dumps(curve, indent=2))
