@@ -73,6 +73,24 @@ def test_evaluations_of_two_seeds_give_mean_and_range(tmp_path):
         assert png.format == "PNG" and png.size == (1210, 462)  # 11 x 4.2 inches at 110 dpi
 
 
+def test_pareto_plot_tells_apart_exps_at_the_same_point(tmp_path, monkeypatch):
+    from yolox_mods.benchmark import VariantResult, plot_pareto
+    from yolox_mods.common import plotting
+
+    figures = []
+    monkeypatch.setattr(plotting, "save_figure", lambda figure, path: figures.append(figure))
+    # two activations of one design: same GFLOPs and, here, the same mAP50
+    results = [VariantResult(name, 0.9, 1.08, {"onnx@416": ms}, {"onnx@416": ms / 6.0}, map50=0.12)
+               for name, ms in (("final", 6.0), ("final_lrelu", 6.0), ("stock", 7.0))]
+    plot_pareto(results, str(tmp_path / "variants.png"))
+    (gflops_axis, _) = figures[0].axes[:2]
+    assert [text.get_text() for text in gflops_axis.get_legend().get_texts()] == ["final", "final_lrelu", "stock"]
+    collections = gflops_axis.collections[:2]  # the two points drawn at (1.08, 12.0)
+    assert [tuple(c.get_offsets()[0]) for c in collections] == [(1.08, 12.0), (1.08, 12.0)]
+    looks = {(tuple(c.get_facecolor()[0]), c.get_paths()[0].vertices.tobytes()) for c in collections}
+    assert len(looks) == 2
+
+
 def test_ablation_rows_pair_each_change_with_its_baseline(tmp_path):
     from yolox_mods.benchmark import VariantResult, add_evaluations, read_evaluations, write_report
 

@@ -280,37 +280,45 @@ def plot_pareto(results: Sequence[VariantResult], path: str) -> None:
     settings = list(results[0].latency_ms)
     setting = next((s for s in settings if s.startswith("onnx")), settings[0])
     figure, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    if any(r.deployed for r in results):
-        plot_deployment(results, axes[1])
+    # a colour per exp and a legend, not a label beside each point: variants of one design share GFLOPs and
+    # their labels overlapped
+    palette = list(plt.cm.tab10.colors) + list(plt.cm.Dark2.colors)
+    colours = {r.exp: palette[index % len(palette)] for index, r in enumerate(results)}
+    deployment = any(r.deployed for r in results)
+    # a marker per exp too, so that two exps at one point both show; the deployment panel's markers are runtimes
+    markers = {r.exp: "o" if deployment else "os^vDP"[index % 6] for index, r in enumerate(results)}
+    if deployment:
+        plot_deployment(results, axes[1], colours)
         panels = ((axes[0], lambda r: r.gflops, "GFLOPs at 416"),)
     else:
         panels = ((axes[0], lambda r: r.gflops, "GFLOPs at 416"),
                   (axes[1], lambda r: r.latency_ms[setting], f"latency {setting} (ms)"))
+    points = trained or results
     for axis, x_of, label in panels:
-        points = trained or results
         y_of = (lambda r: 100 * r.map50) if trained else (lambda r: r.params_m)
         for r in points:
-            axis.scatter(x_of(r), y_of(r))
+            axis.scatter(x_of(r), y_of(r), label=r.exp, color=colours[r.exp], marker=markers[r.exp], alpha=0.8)
             if len(r.map50_runs) > 1:
-                axis.vlines(x_of(r), 100 * min(r.map50_runs), 100 * max(r.map50_runs), alpha=0.5)
-            axis.annotate(r.exp, (x_of(r), y_of(r)), textcoords="offset points", xytext=(4, 4), fontsize=8)
+                axis.vlines(x_of(r), 100 * min(r.map50_runs), 100 * max(r.map50_runs), alpha=0.5,
+                            color=colours[r.exp])
         axis.set_xlabel(label)
         axis.set_ylabel("mAP50 (bar: range over seeds)" if trained else "params (M)")
         axis.grid(alpha=0.3)
+    if not deployment:  # the deployment panel's legend names the exps otherwise
+        axes[0].legend(fontsize=7, loc="best")
     figure.suptitle("yolox-lite variants (CPU, this machine)")
     save_figure(figure, path)
 
 
-def plot_deployment(results: Sequence[VariantResult], axis) -> None:
-    """mAP50 against measured latency, one point per exp and runtime (marker: runtime), at the size the mAP was
-    measured at when its latency was measured too, else at the largest size."""
+def plot_deployment(results: Sequence[VariantResult], axis, colours: Mapping[str, object]) -> None:
+    """mAP50 against measured latency, one point per exp (colour from ``colours``) and runtime (marker), at the
+    size the mAP was measured at when its latency was measured too, else at the largest size."""
     from matplotlib.lines import Line2D
 
     sizes = {int(s.split("@")[1]) for s in results[0].latency_ms}
     scored = {r.scored_size for r in results if r.deployed} & sizes
     size = scored.pop() if len(scored) == 1 else max(sizes)
     markers = {"torch": "o", "onnx": "s", "onnx-int8": "P", "openvino": "D", "openvino-int8": "X"}
-    colours = {r.exp: f"C{index}" for index, r in enumerate(results)}
     plotted_runtimes = set()
     for r in results:
         for runtime, (map50, _, _) in scores_by_runtime(r).items():
