@@ -218,6 +218,16 @@ def test_a_bad_evaluation_file_is_named_before_measuring(tmp_path):
         read_evaluations([str(relu)], {"stock": "silu"})
     assert read_evaluations([str(relu)], {"stock": "relu"})["stock"][0]["act"] == "relu"
 
+    # a run of twice the epochs is a longer schedule, not another seed of the same exp
+    quick, longer, unrecorded, final = (tmp_path / f"{name}.json" for name in ("quick", "2x", "old", "final"))
+    for path, exp, epoch in ((quick, "stock", 45), (longer, "stock", 90), (unrecorded, "stock", None),
+                             (final, "final", 10)):
+        path.write_text(json.dumps({"exp": exp, "epoch": epoch, "mAP50": 1.0, "mAP50_95": 1.0, "per_class_AP50": {}}))
+    exps = {"stock": "silu", "final": "silu"}
+    with pytest.raises(ValueError, match="2x.json: a model of stock trained 90 epochs, but .*quick.json 45"):
+        read_evaluations([str(quick), str(unrecorded), str(final), str(longer)], exps)
+    assert len(read_evaluations([str(quick), str(unrecorded), str(final)], exps)["stock"]) == 2
+
     broken = tmp_path / "broken.json"
     broken.write_text("{\"exp\": \"final\"")
     with pytest.raises(ValueError, match="broken.json: not a tools/eval.py --json result"):

@@ -45,10 +45,12 @@ def read_evaluations(paths: Sequence[str], exps: Mapping[str, str]) -> Dict[str,
     detections under ``"matched"`` when its ``.matches.npz`` is beside it. ``exps`` maps each benchmarked exp to
     the activation it builds. A run's ``curve.json`` beside its file (the trainer's val curve) goes under
     ``"curve"``. A file that is not one, names an exp outside ``exps``, was scored on another split
-    than the others, or records a model trained with another activation raises ``DataError`` naming it (before any
+    than the others, records a model trained with another activation, or records another number of epochs than
+    an earlier run of its exp (a longer schedule is not another seed) raises ``DataError`` naming it (before any
     long measurement starts): numbers from different test images or other models are never compared."""
     runs: Dict[str, List[dict]] = {}
     splits = {}
+    schedules: Dict[str, Tuple[int, str]] = {}  # exp -> (epochs, the first file that recorded them)
     for path in paths:
         try:
             with open(path) as file:
@@ -71,6 +73,11 @@ def read_evaluations(paths: Sequence[str], exps: Mapping[str, str]) -> Dict[str,
         if len(splits) > 1:
             first = next(iter(splits.items()))
             raise DataError(f"{path}: scored on {split}, but {first[1]} on {first[0]}; compare one split only")
+        if record.get("epoch") is not None:
+            epochs, first = schedules.setdefault(exp, (record["epoch"], path))
+            if record["epoch"] != epochs:
+                raise DataError(f"{path}: a model of {exp} trained {record['epoch']} epochs, but {first} "
+                                f"{epochs}; benchmark each schedule on its own")
         if record.get("matches"):
             record["matched"] = load_matches(os.path.join(os.path.dirname(path), record["matches"]))
         curve_path = run_curve_path(os.path.dirname(path))
