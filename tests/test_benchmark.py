@@ -269,8 +269,12 @@ def test_best_val_epoch_is_a_secondary_column_read_from_each_runs_curve(tmp_path
     assert not results["stock"].best_val_epochs
 
     (tmp_path / "s1" / "curve.json").write_text(json.dumps([{"epoch": 45, "minutes": 50.0, "mAP50": 11.0}]))
-    with pytest.raises(ValueError, match="s1/curve.json: expected a list of points with epoch, minutes, mAP50, "
-                                         "mAP50_95"):
+    with pytest.raises(ValueError, match="s1/curve.json: expected a list of points with numbers for epoch, minutes, "
+                                         "mAP50, mAP50_95"):
+        read_evaluations(paths, dict.fromkeys(results, "silu"))
+    # a value that is not a number would otherwise be compared when the best epoch is picked
+    (tmp_path / "s1" / "curve.json").write_text(json.dumps([{**curves["s1"][0], "mAP50_95": "6.5"}]))
+    with pytest.raises(ValueError, match="s1/curve.json: expected a list of points with numbers"):
         read_evaluations(paths, dict.fromkeys(results, "silu"))
 
 

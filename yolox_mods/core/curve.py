@@ -19,9 +19,13 @@ def read_curve(path: str) -> List[dict]:
     except (OSError, json.JSONDecodeError) as error:
         raise DataError(f"{path}: not a readable learning curve ({error})") from None
     if not curve or not isinstance(curve, list) or not all(
-            isinstance(point, dict) and set(CURVE_KEYS) <= set(point) for point in curve):
-        raise DataError(f"{path}: expected a list of points with {', '.join(CURVE_KEYS)}")
+            isinstance(point, dict) and all(is_number(point.get(key)) for key in CURVE_KEYS) for point in curve):
+        raise DataError(f"{path}: expected a list of points with numbers for {', '.join(CURVE_KEYS)}")
     return curve
+
+
+def is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def run_curve_path(run_dir: str) -> str:
