@@ -193,8 +193,7 @@ def write_report(results: Sequence[VariantResult], output_dir: str, header: str 
         row = [r.exp, f"{r.params_m:.3f}", f"{r.gflops:.3f}"]
         row += [f"{r.latency_ms[s]:.1f} ({r.latency_ratio[s]:.2f}x)" for s in settings]
         row += [f"{r.train_img_per_s:.1f}" if r.train_img_per_s else "-",
-                format_map50(r),
-                f"{100 * r.map50_95:.2f}" if r.map50_95 is not None else "-", format_best_epoch(r)]
+                format_map(r.map50, r.map50_runs), format_map(r.map50_95, r.map50_95_runs), format_best_epoch(r)]
         if compare:
             row.append(versus(r.map50_runs or [r.map50], reference.map50_runs or [reference.map50], 2, 100,
                               interval=r.map50_interval)
@@ -258,14 +257,13 @@ def versus_torch_cell(result: VariantResult, runtime: str) -> str:
     return f"{cell} (means of {deployed['runs']} vs {max(1, len(result.map50_runs))} runs)"
 
 
-def format_map50(result: VariantResult) -> str:
-    """"12.34", or with several runs "12.34 (11.90-12.78, n=2)": mean, range, count."""
-    if result.map50 is None:
+def format_map(mean: Optional[float], runs: Sequence[float]) -> str:
+    """"12.34", or with several runs "12.34 (11.90-12.78, n=2)": mean, range, count (fractions in, points out)."""
+    if mean is None:
         return "-"
-    if len(result.map50_runs) < 2:
-        return f"{100 * result.map50:.2f}"
-    low, high = 100 * min(result.map50_runs), 100 * max(result.map50_runs)
-    return f"{100 * result.map50:.2f} ({low:.2f}-{high:.2f}, n={len(result.map50_runs)})"
+    if len(runs) < 2:
+        return f"{100 * mean:.2f}"
+    return f"{100 * mean:.2f} ({100 * min(runs):.2f}-{100 * max(runs):.2f}, n={len(runs)})"
 
 
 def format_best_epoch(result: VariantResult) -> str:
