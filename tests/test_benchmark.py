@@ -199,7 +199,7 @@ def test_evaluations_with_judged_detections_get_a_bootstrap_interval(tmp_path):
     results = {name: VariantResult(name, 0.9, 1.0, {"onnx@416": 6.0}, {"onnx@416": 1.0})
                for name in ("stock", "final")}
     add_evaluations(results, read_evaluations(paths, dict.fromkeys(results, "silu")), draws=200)
-    low, high = results["final"].map50_interval
+    low, high = results["final"].map50_intervals["stock"]
     assert 0 < low <= results["final"].map50 - results["stock"].map50 <= high
     table = write_report(list(results.values()), str(tmp_path / "out"))
     assert "(difference: beyond seed spread, CI excludes 0)" in table
@@ -208,6 +208,38 @@ def test_evaluations_with_judged_detections_get_a_bootstrap_interval(tmp_path):
     val.write_text(json.dumps({**json.loads(open(paths[0]).read()), "split": "val"}))
     with pytest.raises(ValueError, match="val.json: scored on .*val.*compare one split only"):
         read_evaluations([paths[0], str(val)], {"stock": "silu"})
+
+
+def test_ablation_rows_call_a_difference_only_when_the_paired_interval_agrees(tmp_path):
+    from tests.test_voc_map import CLASSES, random_case
+    from yolox_mods.benchmark import VariantResult, add_evaluations, read_evaluations, write_report
+    from yolox_mods.evaluators import evaluate_voc, write_evaluation
+
+    records, noisy = random_case(11, images=60)
+    perfect = {i: (r.boxes, np.linspace(1, 0.5, len(r.boxes)), r.labels) for i, r in enumerate(records)}
+    runs = {"yolox_voc_nano": noisy, "final_nano": perfect, "final_nano_no_dark2": noisy, "final_nano_no_mdconv":
+            perfect}
+    paths = []
+    for exp, detections in runs.items():
+        for seed in (0, 1):
+            path = str(tmp_path / f"{exp}_s{seed}.json")
+            write_evaluation(path, evaluate_voc(records, detections, CLASSES), exp=exp, split="test")
+            paths.append(path)
+    results = {exp: VariantResult(exp, 0.9, 1.0, {"onnx@416": 6.0}, {"onnx@416": 1.0}) for exp in runs}
+    add_evaluations(results, read_evaluations(paths, dict.fromkeys(results, "silu")), draws=200)
+    low, high = results["final_nano"].map50_intervals["final_nano_no_dark2"]
+    gain = evaluate_voc(records, perfect, CLASSES).map50 - evaluate_voc(records, noisy, CLASSES).map50
+    assert 0 < low <= gain <= high
+    assert results["final_nano"].map50_intervals["final_nano_no_mdconv"] == (0.0, 0.0)  # the same detections
+    write_report(list(results.values()), str(tmp_path / "out"))
+    rows = {cells[0]: cells[3] for cells in ([c.strip() for c in line.strip().strip("|").split("|")]
+                                             for line in open(tmp_path / "out" / "ablation.md")
+                                             if line.startswith("| ") and not line.startswith("| change"))}
+    assert rows["Dark2 path, inside final"] == (f"{100 * gain:+.2f}, 95% CI [{100 * low:+.2f}, {100 * high:+.2f}] "
+                                                "(difference: beyond seed spread, CI excludes 0)")
+    assert rows["MDConv, inside final"] == ("+0.00, 95% CI [+0.00, +0.00] "
+                                            "(no difference shown: within seed spread, CI includes 0)")
+    assert "CI excludes 0" in rows["final combination"]
 
 
 def test_a_bad_evaluation_file_is_named_before_measuring(tmp_path):

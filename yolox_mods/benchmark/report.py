@@ -32,8 +32,9 @@ class VariantResult:
     # curve.json; selected and scored on val, so it is never the headline
     best_val_map50_runs: List[float] = field(default_factory=list)
     best_val_epochs: List[int] = field(default_factory=list)
-    # paired bootstrap 95% interval of this exp's mean mAP50 minus the reference exp's, on the same test images
-    map50_interval: Optional[Tuple[float, float]] = None
+    # paired bootstrap 95% intervals of this exp's mean mAP50 minus another exp's (the reference's, and each
+    # ablation baseline's), on the same test images, keyed by that other exp
+    map50_intervals: Dict[str, Tuple[float, float]] = field(default_factory=dict)
     # exported models' scores by runtime ("onnx", "onnx-int8", ...): {"map50", "map50_95", "runs"} (means) and
     # {"vs_torch", "paired"} (versus_own_weights)
     deployed: Dict[str, Dict[str, float]] = field(default_factory=dict)
@@ -91,8 +92,9 @@ def add_evaluations(results: Dict[str, VariantResult], runs: Dict[str, List[dict
     """Fill mAP from evaluations of runs trained outside the benchmark (training every exp inside it takes hours
     on CPU): several runs of one exp (seeds) give the mean, and each run's mAP50 is kept in ``map50_runs``;
     evaluations of exported models go to ``deployed`` under their runtime (mean over runs). When
-    every run of an exp and of the reference (the first of ``results``) has its judged detections, the paired
-    bootstrap interval of the difference goes in ``map50_interval``. When every run has its curve, the
+    every run of an exp and of the reference (the first of ``results``), or of both exps of an ``ABLATIONS`` row,
+    has its judged detections, the paired bootstrap interval of the difference goes in ``map50_intervals``. When
+    every run has its curve, the
     best-epoch secondary scores go in ``best_val_map50_runs`` and ``best_val_epochs``."""
     reference = next(iter(results))
     for exp, records in list(runs.items()):
@@ -122,13 +124,14 @@ def add_evaluations(results: Dict[str, VariantResult], runs: Dict[str, List[dict
             best = [max(record["curve"], key=lambda point: point["mAP50_95"]) for record in records]
             result.best_val_map50_runs = [point["mAP50"] / 100 for point in best]
             result.best_val_epochs = [int(point["epoch"]) for point in best]
-    if reference not in runs or not all("matched" in r for r in runs[reference]):
-        return
-    for exp, records in runs.items():
-        if exp != reference and all("matched" in r for r in records):
-            interval = paired_bootstrap([r["matched"] for r in records], [r["matched"] for r in runs[reference]],
-                                        draws=draws)
-            results[exp].map50_interval = (interval.low, interval.high)
+    matched = {exp: [record["matched"] for record in records] for exp, records in runs.items()
+               if all("matched" in record for record in records)}
+    pairs = {(exp, reference) for exp in matched if exp != reference}
+    pairs |= {(with_it, without_it) for _, with_it, without_it, _ in ABLATIONS}
+    for with_it, without_it in sorted(pairs):
+        if with_it in matched and without_it in matched:
+            interval = paired_bootstrap(matched[with_it], matched[without_it], draws=draws)
+            results[with_it].map50_intervals[without_it] = (interval.low, interval.high)
 
 
 def versus_own_weights(exported: Sequence[dict], torch_records: Sequence[dict]) -> dict:
@@ -165,7 +168,9 @@ ABLATIONS = (
 
 def ablation_table(results: Dict[str, VariantResult]) -> str:
     """A row per ``ABLATIONS`` entry whose two exps both have mAP: the change's mAP50 and mAP50:95 differences
-    (with exp minus without, in points) with the seed-spread verdict of ``versus``; empty when no row applies."""
+    (with exp minus without, in points) with the verdict of ``versus``: the seed spread, and for mAP50 also the
+    paired bootstrap interval when ``add_evaluations`` had the judged detections of both; empty when no row
+    applies."""
     rows = []
     for change, with_it, without_it, claim in ABLATIONS:
         ours, theirs = results.get(with_it), results.get(without_it)
@@ -174,7 +179,8 @@ def ablation_table(results: Dict[str, VariantResult]) -> str:
         map50 = [r.map50_runs or [r.map50] for r in (ours, theirs)]
         map50_95 = [r.map50_95_runs or [r.map50_95] for r in (ours, theirs)]
         rows.append([change, f"{with_it} - {without_it}", f"{len(map50[0])} / {len(map50[1])}",
-                     versus(*map50, 2, 100), versus(*map50_95, 2, 100), claim])
+                     versus(*map50, 2, 100, interval=ours.map50_intervals.get(without_it)),
+                     versus(*map50_95, 2, 100), claim])
     if not rows:
         return ""
     return tabulate(rows, headers=["change", "exps (with - without)", "seeds", "mAP50 difference",
@@ -196,7 +202,7 @@ def write_report(results: Sequence[VariantResult], output_dir: str, header: str 
                 format_map(r.map50, r.map50_runs), format_map(r.map50_95, r.map50_95_runs), format_best_epoch(r)]
         if compare:
             row.append(versus(r.map50_runs or [r.map50], reference.map50_runs or [reference.map50], 2, 100,
-                              interval=r.map50_interval)
+                              interval=r.map50_intervals.get(reference.exp))
                        if r is not reference and r.map50 is not None else "-")
         rows.append(row)
     headers = ["exp", "params (M)", "GFLOPs@416"] + [f"{s} ms (x stock)" for s in settings] + [
