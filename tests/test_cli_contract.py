@@ -46,6 +46,21 @@ def test_refused_before_anything_runs(capfd, main, argv, message):
     assert error_line(capfd, main, argv).startswith(message)
 
 
+def test_n_finds_the_grouped_exps_that_published_weights_name(tmp_path, monkeypatch):
+    from yolox_mods.cli import common
+
+    exps = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "exps")
+    assert common.chosen_exp_file(None, "final_nano_no_dwconv") == os.path.join(exps, "ablation",
+                                                                              "final_nano_no_dwconv.py")
+    assert common.chosen_exp_file(None, "final_nano") == os.path.join(exps, "final_nano.py")
+    for path in ("twice.py", "group/twice.py"):
+        (tmp_path / path).parent.mkdir(exist_ok=True)
+        (tmp_path / path).write_text("")
+    monkeypatch.setattr(common, "EXP_DIR", str(tmp_path))
+    with pytest.raises(common.ConfigError, match="-n twice: more than one exp of that name"):
+        common.chosen_exp_file(None, "twice")
+
+
 def test_no_checkpoint_is_an_error_naming_where_it_looked(capfd, tmp_path):
     expected = os.path.join(str(tmp_path), "ghost_nano", "latest_ckpt.pth")
     line = error_line(capfd, eval_cli.main, ["-n", "ghost_nano", "--device", "cpu", "output_dir", str(tmp_path)])

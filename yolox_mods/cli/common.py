@@ -1,4 +1,5 @@
 """Detector CLI plumbing: loading exp files, YOLOX's argument set plus ours, launching worker processes."""
+import glob
 import importlib.util
 import os
 import sys
@@ -40,13 +41,17 @@ EXP_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.a
 
 
 def exp_file_for(name: str) -> str:
-    """YOLOX's ``-n NAME``: the exp file ``exps/NAME.py`` of this repository."""
-    path = os.path.join(EXP_DIR, name + ".py")
-    if not os.path.isfile(path):
-        known = sorted(os.path.splitext(f)[0] for f in os.listdir(EXP_DIR) if f.endswith(".py")) \
-            if os.path.isdir(EXP_DIR) else []
+    """YOLOX's ``-n NAME``: the exp file ``exps/NAME.py`` of this repository, or ``exps/<group>/NAME.py`` (the
+    ablation and activation exps: their published weights name the exp alone)."""
+    file = glob.escape(name) + ".py"
+    found = glob.glob(os.path.join(EXP_DIR, file)) + glob.glob(os.path.join(EXP_DIR, "*", file))
+    if len(found) > 1:
+        raise ConfigError(f"-n {name}: more than one exp of that name ({', '.join(sorted(found))}); give one with -f")
+    if not found:
+        known = sorted(os.path.splitext(os.path.basename(path))[0] for path in
+                       glob.glob(os.path.join(EXP_DIR, "*.py")) + glob.glob(os.path.join(EXP_DIR, "*", "*.py")))
         raise ConfigError(f"-n {name}: no exp of that name; choose from {', '.join(known)}")
-    return path
+    return found[0]
 
 
 def chosen_exp_file(exp_file: Optional[str], name: Optional[str]) -> str:
