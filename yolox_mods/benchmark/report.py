@@ -91,11 +91,10 @@ def read_evaluations(paths: Sequence[str], exps: Mapping[str, str]) -> Dict[str,
 def add_evaluations(results: Dict[str, VariantResult], runs: Dict[str, List[dict]], draws: int = 1000) -> None:
     """Fill mAP from evaluations of runs trained outside the benchmark (training every exp inside it takes hours
     on CPU): several runs of one exp (seeds) give the mean, and each run's mAP50 is kept in ``map50_runs``;
-    evaluations of exported models go to ``deployed`` under their runtime (mean over runs). When
-    every run of an exp and of the reference (the first of ``results``), or of both exps of an ``ABLATIONS`` row,
-    has its judged detections, the paired bootstrap interval of the difference goes in ``map50_intervals``. When
-    every run has its curve, the
-    best-epoch secondary scores go in ``best_val_map50_runs`` and ``best_val_epochs``."""
+    evaluations of exported models go to ``deployed`` under their runtime (mean over runs). When every run of an
+    exp and of the reference (the first of ``results``), or of both exps of an ``ABLATIONS`` row, has its judged
+    detections, the paired bootstrap interval of the difference goes in ``map50_intervals``. When every run has its
+    curve, the best-epoch secondary scores go in ``best_val_map50_runs`` and ``best_val_epochs``."""
     reference = next(iter(results))
     for exp, records in list(runs.items()):
         results[exp].scored_size = int(records[0].get("test_size", [0])[0]) or None

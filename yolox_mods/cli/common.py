@@ -43,13 +43,12 @@ EXP_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.a
 def exp_file_for(name: str) -> str:
     """YOLOX's ``-n NAME``: the exp file ``exps/NAME.py`` of this repository, or ``exps/<group>/NAME.py`` (the
     ablation and activation exps: their published weights name the exp alone)."""
-    file = glob.escape(name) + ".py"
-    found = glob.glob(os.path.join(EXP_DIR, file)) + glob.glob(os.path.join(EXP_DIR, "*", file))
+    exps = glob.glob(os.path.join(EXP_DIR, "*.py")) + glob.glob(os.path.join(EXP_DIR, "*", "*.py"))
+    found = [path for path in exps if os.path.basename(path) == name + ".py"]
     if len(found) > 1:
         raise ConfigError(f"-n {name}: more than one exp of that name ({', '.join(sorted(found))}); give one with -f")
     if not found:
-        known = sorted(os.path.splitext(os.path.basename(path))[0] for path in
-                       glob.glob(os.path.join(EXP_DIR, "*.py")) + glob.glob(os.path.join(EXP_DIR, "*", "*.py")))
+        known = sorted(os.path.splitext(os.path.basename(path))[0] for path in exps)
         raise ConfigError(f"-n {name}: no exp of that name; choose from {', '.join(known)}")
     return found[0]
 
