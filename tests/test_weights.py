@@ -16,10 +16,10 @@ WEIGHTS = os.path.join(ROOT, "weights")
 VAL_VOC = os.path.join(ROOT, "..", "shared", "data", "voc_mini", "VOCdevkit")
 
 
-def fake_run(run_dir, exp, model=None):
+def fake_run(run_dir, exp, model=None, epochs=45):
     model = model or exp.get_model()
     os.makedirs(run_dir, exist_ok=True)
-    atomic_save({"model": model.state_dict(), "train_model": model.state_dict(), "optimizer": {}, "start_epoch": 45,
+    atomic_save({"model": model.state_dict(), "train_model": model.state_dict(), "optimizer": {}, "start_epoch": epochs,
                  "exp_name": exp.exp_name, "num_classes": 20}, os.path.join(run_dir, "latest_ckpt.pth"))
     with open(os.path.join(run_dir, "test_eval.json"), "w") as file:
         json.dump({"exp": exp.exp_name, "mAP50": 12.3456, "mAP50_95": 6.5, "images": 2000, "split": "test"}, file)
@@ -91,6 +91,27 @@ def test_a_fine_tune_records_the_weights_it_started_from(tmp_path):
         publish(str(tmp_path / "run"), str(tmp_path / "weights"), "lrelu_s1", "quick", 1,
                 finetuned_from=str(tmp_path / "nowhere.pth"))
     assert [e["file"] for e in read_manifest(str(tmp_path / "weights"))] == ["lrelu_s0.pth"]
+
+
+def test_the_benchmark_times_the_published_weights_of_the_evaluated_schedule(tmp_path):
+    """A 2x file sorts before the 45-epoch file of its exp in the manifest; a 45-epoch variant table must still
+    time and name the 45-epoch weights, a 90-epoch table the 90-epoch ones, and no evaluations the shorter."""
+    from yolox_mods.cli.benchmark import timed_models
+
+    exp_file = os.path.join(ROOT, "exps", "yolox_voc_nano.py")
+    exp, weights = load_exp(exp_file), str(tmp_path / "weights")
+    for name, epochs, bias in (("stock_s0", 45, 0.25), ("stock_2x_s0", 90, 0.75)):
+        model = exp.get_model()
+        model.head.cls_preds[0].bias.data.fill_(bias)
+        fake_run(str(tmp_path / name), exp, model, epochs)
+        publish(str(tmp_path / name), weights, name, "quick", 0)
+    assert [e["file"] for e in read_manifest(weights)] == ["stock_2x_s0.pth", "stock_s0.pth"]
+    for schedules, file, bias in (({"yolox_voc_nano": 45}, "stock_s0.pth", 0.25),
+                                  ({"yolox_voc_nano": 90}, "stock_2x_s0.pth", 0.75),
+                                  (None, "stock_s0.pth", 0.25)):
+        models, published = timed_models([exp_file], weights, schedules)
+        assert published == {"yolox_voc_nano": os.path.join(weights, file)}
+        assert torch.all(models["yolox_voc_nano"].head.cls_preds[0].bias == bias)
 
 
 def test_committed_weights_match_their_manifest():

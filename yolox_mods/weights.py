@@ -50,6 +50,19 @@ def read_manifest(weights_dir: str) -> List[dict]:
         raise DataError(f"{path}: not a weights manifest ({error})") from None
 
 
+def published_file(weights_dir: str, exp_name: str, epochs: Optional[int] = None) -> Optional[str]:
+    """Path of the manifest's weights of ``exp_name`` trained ``epochs`` epochs, or of its shortest schedule when
+    ``epochs`` is None or no entry has it (a longer schedule is the exception, not the exp's default); None when
+    the exp has no published weights. The manifest is sorted by file name, so its first entry of an exp can be a
+    longer schedule (``final_nano_2x_s0.pth`` sorts before ``final_nano_s0.pth``)."""
+    entries = [entry for entry in read_manifest(weights_dir) if entry["exp"] == exp_name]
+    if not entries:
+        return None
+    matching = [entry for entry in entries if entry["epochs"] == epochs]
+    chosen = matching[0] if matching else min(entries, key=lambda entry: entry["epochs"])
+    return os.path.join(weights_dir, chosen["file"])
+
+
 def eval_record(path: str) -> dict:
     try:
         with open(path) as file:

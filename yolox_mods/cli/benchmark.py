@@ -18,7 +18,7 @@ from ..data.synthetic import make_synthetic_voc
 from ..evaluation import load_weights
 from ..protocol import PROTOCOLS
 from ..quantize import training_images
-from ..weights import read_manifest
+from ..weights import published_file
 from .common import load_exp
 from .train import default_args
 
@@ -129,18 +129,17 @@ def measure_train_speed(exp_file, args):
     return result
 
 
-def timed_models(exp_files, weights_dir):
-    """(exp name -> model, exp name -> published weights file it was loaded with): the first manifest entry of an
-    exp when there is one, else untrained weights with untied BN statistics (``untie_constants``)."""
-    entries = {}
-    for entry in read_manifest(weights_dir):
-        entries.setdefault(entry["exp"], entry["file"])
+def timed_models(exp_files, weights_dir, schedules=None):
+    """(exp name -> model, exp name -> published weights file it was loaded with): the exp's published weights of
+    the schedule its evaluations record (``schedules``: exp name -> epochs; ``published_file``) when there are
+    some, else untrained weights with untied BN statistics (``untie_constants``)."""
+    schedules = schedules or {}
     models, published = {}, {}
     for exp_file in exp_files:
         exp = load_exp(exp_file)
         model = exp.get_model()
-        if exp.exp_name in entries:
-            path = os.path.join(weights_dir, entries[exp.exp_name])
+        path = published_file(weights_dir, exp.exp_name, schedules.get(exp.exp_name))
+        if path is not None:
             load_weights(exp, model, path)
             published[exp.exp_name] = path
         else:
@@ -171,8 +170,9 @@ def main(argv=None):
                               "VOCdevkit), or --quick for generated data")
         args.data_dir = make_synthetic_voc(os.path.join(args.output, "data"), 32, 8, 128)
     started = time.strftime("%Y-%m-%d %H:%M")
-    models, published = timed_models(exp_files, args.weights)
     evaluations = read_evaluations(args.evals, {exp.exp_name: exp.act for exp in map(load_exp, exp_files)})
+    schedules = {exp: runs[0]["epoch"] for exp, runs in evaluations.items() if runs[0].get("epoch") is not None}
+    models, published = timed_models(exp_files, args.weights, schedules)
     calibration = (training_images(load_exp(exp_files[0], ["data_dir", args.data_dir]), args.calib) if int8
                    else None)
     results = measure_variants(models, args.sizes, args.runtimes, args.repeats, calibration=calibration)
