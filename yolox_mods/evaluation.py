@@ -26,6 +26,12 @@ def load_weights(exp, model: torch.nn.Module, ckpt_path: str) -> None:
     load_exact(model, checkpoint["model"], ckpt_path)
 
 
+def trained_epochs(ckpt_path: str) -> Optional[int]:
+    """The epochs ``ckpt_path``'s weights were trained (its ``start_epoch``; a fine-tune counts its own), or None
+    when the file does not record them: what the benchmark's one-schedule-per-exp guard compares."""
+    return load_checkpoint(ckpt_path).get("start_epoch")
+
+
 def load_for_eval(exp, ckpt_path: Optional[str], device="cpu") -> torch.nn.Module:
     """``exp``'s model with ``ckpt_path``'s weights (None: its initial weights), in eval mode on ``device``."""
     model = exp.get_model()

@@ -7,7 +7,7 @@ from yolox.utils import fuse_model, get_model_info, is_main_process
 
 from ..common import ConfigError, exits_cleanly_on_bad_input, seed_everything
 from ..common.cli import warn_if_cores_are_shared
-from ..evaluation import evaluate_model, load_for_eval, measure_speed
+from ..evaluation import evaluate_model, load_for_eval, measure_speed, trained_epochs
 from ..evaluators import write_evaluation
 from ..runtime import EXPORTED_RUNTIMES
 from ..weights import weights_digest
@@ -73,6 +73,8 @@ def eval_worker(args):
         device = torch.device("cuda", torch.cuda.current_device()) if args.device == "cuda" else "cpu"
         model = load_for_eval(exp, ckpt, device)
         source = {"ckpt": ckpt, "runtime": "torch", "weights": weights_digest(model)}
+        if ckpt is not None:
+            source["epoch"] = trained_epochs(ckpt)
         if args.fuse:
             model = fuse_model(model)
         described = (f"{get_model_info(exp.get_model(), exp.test_size)}, "
