@@ -45,10 +45,25 @@ def test_quick_benchmark_writes_results(tmp_path):
     assert re.search(r"\| total +\| +[\d.]+ +\| +[\d.]+ +\|", profile)
 
 
-def write_eval(path, exp, map50, map50_95, per_class):
-    path.write_text(json.dumps({"exp": exp, "ckpt": "x.pth", "mAP50": map50, "mAP50_95": map50_95,
-                                "per_class_AP50": per_class}))
+# the setting every quick-protocol run of a table shares (the benchmark refuses to pair runs of two settings)
+SETTING = {"protocol": "quick", "loader_workers": 0}
+
+
+def write_eval(path, exp, map50, map50_95, per_class, **fields):
+    """An ``EvalRecord`` of a run trained with ``SETTING`` (``fields`` override), written to ``path``."""
+    from yolox_mods.common.provenance import RunSetting
+    from yolox_mods.evaluators import EvalRecord
+
+    values = {"split": "test", "image_sets": [["2007", "test"]], "images": 8, "model_file": "x.pth",
+              "training": RunSetting(**SETTING), **fields}
+    path.write_text(EvalRecord(exp=exp, map50=map50, map50_95=map50_95, per_class_ap50=per_class, **values).to_json())
     return str(path)
+
+
+def ablations():
+    from yolox_mods.benchmark import read_ablations
+
+    return read_ablations(os.path.join(ROOT, "exps", "ablations.yaml"))
 
 
 def test_evaluations_of_two_seeds_give_mean_and_range(tmp_path):
@@ -101,8 +116,8 @@ def test_ablation_rows_pair_each_change_with_its_baseline(tmp_path):
     results = {name: VariantResult(name, 0.9, 1.0, {"onnx@416": 6.0}, {"onnx@416": 1.0}) for name in scores}
     paths = [write_eval(tmp_path / f"{name}{seed}.json", name, map50, map50_95, {"cat": map50})
              for name, runs in scores.items() for seed, (map50, map50_95) in enumerate(runs)]
-    add_evaluations(results, read_evaluations(paths, dict.fromkeys(results, "silu")))
-    write_report(list(results.values()), str(tmp_path / "out"))
+    add_evaluations(results, read_evaluations(paths, dict.fromkeys(results, "silu")), ablations())
+    write_report(list(results.values()), str(tmp_path / "out"), ablations=ablations())
     rows = {cells[0]: cells[1:] for cells in ([c.strip() for c in line.strip().strip("|").split("|")]
                                               for line in open(tmp_path / "out" / "ablation.md")
                                               if line.startswith("| ") and not line.startswith("| change"))}
@@ -129,13 +144,9 @@ def test_exported_models_scores_meet_their_latency_in_the_deployment_table(tmp_p
     paths = []
     for index, (exp, runtime, map50) in enumerate((("stock", "torch", 10.0), ("stock", "onnx-int8", 9.0),
                                                    ("stock", "onnx-int8", 8.0), ("final", "onnx", 12.0))):
-        record = {"exp": exp, "mAP50": map50, "mAP50_95": map50 / 2, "per_class_AP50": {"cat": map50},
-                  "test_size": [256, 256], "runtime": runtime}
-        if runtime != "torch":
-            record["onnx"] = f"{exp}.onnx"
-        path = tmp_path / f"{index}.json"
-        path.write_text(json.dumps(record))
-        paths.append(str(path))
+        paths.append(write_eval(tmp_path / f"{index}.json", exp, map50, map50 / 2, {"cat": map50},
+                                test_size=[256, 256], runtime=runtime,
+                                model_file=f"{exp}.onnx" if runtime != "torch" else "x.pth"))
     add_evaluations(results, read_evaluations(paths, dict.fromkeys(results, "silu")))
     stock, final = results["stock"], results["final"]
     assert stock.map50 == pytest.approx(0.10) and final.map50 is None  # exported scores are not PyTorch's
@@ -166,13 +177,9 @@ def test_exported_scores_are_paired_with_the_pytorch_score_of_their_own_weights(
               ("onnx", "w1", 12.0), ("onnx", "elsewhere", 13.0)]  # one export of weights never scored in PyTorch
     paths = []
     for index, (runtime, weights, map50) in enumerate(scores):
-        record = {"exp": "stock", "mAP50": map50, "mAP50_95": map50 / 2, "per_class_AP50": {"cat": map50},
-                  "test_size": [256, 256], "runtime": runtime, "weights": weights}
-        if runtime != "torch":
-            record["onnx"] = "stock.onnx"
-        path = tmp_path / f"{index}.json"
-        path.write_text(json.dumps(record))
-        paths.append(str(path))
+        paths.append(write_eval(tmp_path / f"{index}.json", "stock", map50, map50 / 2, {"cat": map50},
+                                test_size=[256, 256], runtime=runtime, weights=weights,
+                                model_file="stock.onnx" if runtime != "torch" else "x.pth"))
     add_evaluations(results, read_evaluations(paths, {"stock": "silu"}))
     deployed = results["stock"].deployed
     assert deployed["openvino-int8"]["paired"] and deployed["openvino-int8"]["vs_torch"] == pytest.approx(-0.01)
@@ -186,7 +193,8 @@ def test_exported_scores_are_paired_with_the_pytorch_score_of_their_own_weights(
 def test_evaluations_with_judged_detections_get_a_bootstrap_interval(tmp_path):
     from tests.test_voc_map import CLASSES, random_case
     from yolox_mods.benchmark import VariantResult, add_evaluations, read_evaluations, write_report
-    from yolox_mods.evaluators import evaluate_voc, write_evaluation
+    from yolox_mods.common.provenance import RunSetting
+    from yolox_mods.evaluators import evaluate_voc, record_evaluation
 
     records, noisy = random_case(7, images=60)
     perfect = {i: (r.boxes, np.linspace(1, 0.5, len(r.boxes)), r.labels) for i, r in enumerate(records)}
@@ -194,7 +202,8 @@ def test_evaluations_with_judged_detections_get_a_bootstrap_interval(tmp_path):
     for name, exp, detections in (("s0", "stock", noisy), ("s1", "stock", noisy), ("f0", "final", perfect),
                                   ("f1", "final", perfect)):
         path = str(tmp_path / f"{name}.json")
-        write_evaluation(path, evaluate_voc(records, detections, CLASSES), exp=exp, split="test")
+        record_evaluation(path, evaluate_voc(records, detections, CLASSES), exp=exp, split="test",
+                          image_sets=[["2007", "test"]], training=RunSetting(**SETTING))
         paths.append(path)
     results = {name: VariantResult(name, 0.9, 1.0, {"onnx@416": 6.0}, {"onnx@416": 1.0})
                for name in ("stock", "final")}
@@ -213,7 +222,8 @@ def test_evaluations_with_judged_detections_get_a_bootstrap_interval(tmp_path):
 def test_ablation_rows_call_a_difference_only_when_the_paired_interval_agrees(tmp_path):
     from tests.test_voc_map import CLASSES, random_case
     from yolox_mods.benchmark import VariantResult, add_evaluations, read_evaluations, write_report
-    from yolox_mods.evaluators import evaluate_voc, write_evaluation
+    from yolox_mods.common.provenance import RunSetting
+    from yolox_mods.evaluators import evaluate_voc, record_evaluation
 
     records, noisy = random_case(11, images=60)
     perfect = {i: (r.boxes, np.linspace(1, 0.5, len(r.boxes)), r.labels) for i, r in enumerate(records)}
@@ -223,15 +233,16 @@ def test_ablation_rows_call_a_difference_only_when_the_paired_interval_agrees(tm
     for exp, detections in runs.items():
         for seed in (0, 1):
             path = str(tmp_path / f"{exp}_s{seed}.json")
-            write_evaluation(path, evaluate_voc(records, detections, CLASSES), exp=exp, split="test")
+            record_evaluation(path, evaluate_voc(records, detections, CLASSES), exp=exp, split="test",
+                              image_sets=[["2007", "test"]], training=RunSetting(**SETTING))
             paths.append(path)
     results = {exp: VariantResult(exp, 0.9, 1.0, {"onnx@416": 6.0}, {"onnx@416": 1.0}) for exp in runs}
-    add_evaluations(results, read_evaluations(paths, dict.fromkeys(results, "silu")), draws=200)
+    add_evaluations(results, read_evaluations(paths, dict.fromkeys(results, "silu")), ablations(), draws=200)
     low, high = results["final_nano"].map50_intervals["final_nano_no_dark2"]
     gain = evaluate_voc(records, perfect, CLASSES).map50 - evaluate_voc(records, noisy, CLASSES).map50
     assert 0 < low <= gain <= high
     assert results["final_nano"].map50_intervals["final_nano_no_mdconv"] == (0.0, 0.0)  # the same detections
-    write_report(list(results.values()), str(tmp_path / "out"))
+    write_report(list(results.values()), str(tmp_path / "out"), ablations=ablations())
     rows = {cells[0]: cells[3] for cells in ([c.strip() for c in line.strip().strip("|").split("|")]
                                              for line in open(tmp_path / "out" / "ablation.md")
                                              if line.startswith("| ") and not line.startswith("| change"))}
@@ -245,17 +256,16 @@ def test_ablation_rows_call_a_difference_only_when_the_paired_interval_agrees(tm
 def test_a_bad_evaluation_file_is_named_before_measuring(tmp_path):
     from yolox_mods.benchmark import read_evaluations
 
-    relu = tmp_path / "relu.json"
-    relu.write_text(json.dumps({"exp": "stock", "act": "relu", "mAP50": 1.0, "mAP50_95": 1.0, "per_class_AP50": {}}))
-    with pytest.raises(ValueError, match="relu.json: a model trained with act 'relu', but stock builds 'silu'"):
-        read_evaluations([str(relu)], {"stock": "silu"})
-    assert read_evaluations([str(relu)], {"stock": "relu"})["stock"][0]["act"] == "relu"
+    relu = write_eval(tmp_path / "relu.json", "stock", 1.0, 1.0, {}, act="relu")
+    with pytest.raises(ValueError, match="relu.json: trained with act 'relu', but stock builds 'silu'"):
+        read_evaluations([relu], {"stock": "silu"})
+    assert read_evaluations([relu], {"stock": "relu"})["stock"][0].record.act == "relu"
 
     # a run of twice the epochs is a longer schedule, not another seed of the same exp
     quick, longer, unrecorded, final = (tmp_path / f"{name}.json" for name in ("quick", "2x", "old", "final"))
     for path, exp, epoch in ((quick, "stock", 45), (longer, "stock", 90), (unrecorded, "stock", None),
                              (final, "final", 10)):
-        path.write_text(json.dumps({"exp": exp, "epoch": epoch, "mAP50": 1.0, "mAP50_95": 1.0, "per_class_AP50": {}}))
+        write_eval(path, exp, 1.0, 1.0, {}, epoch=epoch)
     exps = {"stock": "silu", "final": "silu"}
     with pytest.raises(ValueError, match="2x.json: a model of stock trained 90 epochs, but .*quick.json 45"):
         read_evaluations([str(quick), str(unrecorded), str(final), str(longer)], exps)
@@ -263,7 +273,7 @@ def test_a_bad_evaluation_file_is_named_before_measuring(tmp_path):
 
     broken = tmp_path / "broken.json"
     broken.write_text("{\"exp\": \"final\"")
-    with pytest.raises(ValueError, match="broken.json: not a tools/eval.py --json result"):
+    with pytest.raises(ValueError, match="broken.json: not a readable evaluation record"):
         read_evaluations([str(broken)], {"final": "silu"})
     other = write_eval(tmp_path / "other.json", "ghost", 1.0, 1.0, {})
     with pytest.raises(ValueError, match="other.json: exp 'ghost' is not one of the benchmarked exps"):
@@ -271,7 +281,7 @@ def test_a_bad_evaluation_file_is_named_before_measuring(tmp_path):
     result = subprocess.run([sys.executable, "tools/benchmark.py", "--evals", str(broken), "--output",
                              str(tmp_path / "out")], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1].startswith(f"error: {broken}: not a tools/eval.py --json result")
+    assert result.stderr.strip().splitlines()[-1].startswith(f"error: {broken}: not a readable evaluation record")
 
 
 def test_best_val_epoch_is_a_secondary_column_read_from_each_runs_curve(tmp_path):

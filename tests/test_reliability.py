@@ -92,14 +92,14 @@ def test_gradient_clipping_bounds_one_step(synthetic_voc, tmp_path, clip):
     """One training step on a loss scaled by 1e6: clipped to norm 1, SGD (momentum 0.9, Nesterov) moves the weights
     by at most lr * (1.9 * 1 + weight decay); unclipped, by orders of magnitude more."""
     from yolox_mods.cli.common import load_exp
-    from yolox_mods.cli.train import default_args
+    from yolox_mods.core import TrainOptions
 
     exp_file = tmp_path / "scaled_nano.py"
     exp_file.write_text(scaled_loss_exp(1e6))
     exp = load_exp(str(exp_file), ["data_dir", synthetic_voc, "output_dir", str(tmp_path), "input_size", "(96,96)",
                                    "test_size", "(96,96)", "random_size", "None", "warmup_epochs", "0",
                                    "data_num_workers", "0", "grad_clip_norm", str(clip), "seed", "0"])
-    trainer = exp.get_trainer(default_args(batch_size=4, device="cpu", experiment_name="scaled"))
+    trainer = exp.get_trainer(TrainOptions(batch_size=4, device="cpu", experiment_name="scaled"))
     trainer.before_train()
     trainer.epoch, trainer.iter = 0, 0
     lr = trainer.optimizer.param_groups[0]["lr"]

@@ -52,7 +52,8 @@ def test_train_eval_checkpoints_and_tensorboard(synthetic_voc, tmp_path):
     assert f"checkpoint {out / 'latest_ckpt.pth'} at 128x128, test split (8 images)" in evaluated.stdout
     again = json.loads((tmp_path / "eval.json").read_text())
     assert again["mAP50"] == pytest.approx(headline["mAP50"], abs=1e-9) and again["per_class_AP50"]
-    assert again["epoch"] == headline["epoch"] == 2  # the benchmark's one-schedule guard reads it from either
+    # the benchmark's one-schedule and one-setting guards read them from either
+    assert again["epoch"] == headline["epoch"] == 2 and again["training"] == headline["training"]
     # the exported model, evaluated through the same loader, evaluator and NMS
     onnx = str(tmp_path / "final.onnx")
     exported = run([os.path.join(ROOT, "tools", "export_onnx.py"), "-f", "exps/final_nano.py", "-c",
@@ -81,8 +82,8 @@ def test_train_eval_checkpoints_and_tensorboard(synthetic_voc, tmp_path):
     other_act = run([EVAL, *common[:6], *common[6:], "act", "relu"])
     assert other_act.returncode == 2
     assert other_act.stderr.strip().splitlines()[-1] == (
-        f"error: {out / 'latest_ckpt.pth'}: trained with act 'silu', but this exp builds 'relu'; add 'act silu' to "
-        f"the command")
+        f"error: {out / 'latest_ckpt.pth'}: trained with act 'silu', but final_nano builds 'relu'; add 'act silu' to "
+        f"the command or use an exp with that activation")
 
 
 def test_resume_after_sigkill_mid_epoch(synthetic_voc, tmp_path):
@@ -103,7 +104,8 @@ def test_resume_after_sigkill_mid_epoch(synthetic_voc, tmp_path):
 
     other_act = run([*flags, "--resume", *overrides, "act", "relu"])
     assert other_act.returncode == 2 and other_act.stderr.strip().splitlines()[-1] == (
-        f"error: {latest}: trained with act 'silu', but this exp builds 'relu'; add 'act silu' to the command")
+        f"error: {latest}: trained with act 'silu', but yolox_voc_nano builds 'relu'; add 'act silu' to the command "
+        "or use an exp with that activation")
     resumed = run([*flags, "--resume", *overrides])
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"at epoch {killed_at['start_epoch'] + 1} iteration {killed_at['start_iter']}" in resumed.stderr
@@ -148,17 +150,18 @@ def test_library_train_returns_what_the_run_wrote(synthetic_voc, tmp_path):
     """``core.train`` in this process: the outcome's test result is the one written to test_eval.json, and
     its speed the one in train_stats.json (the quickstart and the benchmark read the outcome, not the files)."""
     from yolox_mods.cli.common import load_exp
-    from yolox_mods.cli.train import default_args
-    from yolox_mods.core import train
+    from yolox_mods.core import TrainOptions, train
 
     exp = load_exp(os.path.join(ROOT, "exps", "yolox_voc_nano.py"),
                    small_run(synthetic_voc, tmp_path, "max_epoch", "1", "random_size", "None"), "smoke")
-    outcome = train(exp, default_args(batch_size=8, device="cpu"))
+    outcome = train(exp, TrainOptions(batch_size=8, device="cpu"))
     assert outcome.run_dir == str(tmp_path / "yolox_voc_nano") and outcome.images == 24
     written = json.loads((tmp_path / "yolox_voc_nano" / "test_eval.json").read_text())
     assert 100 * outcome.test.map50 == pytest.approx(written["mAP50"], abs=0.006)
     assert len(outcome.test.image_ids) == written["images"] == 8
     stats = json.loads((tmp_path / "yolox_voc_nano" / "train_stats.json").read_text())
     assert stats["img_per_s"] == pytest.approx(outcome.img_per_s, abs=0.006)
-    with pytest.raises(TypeError, match="no training argument named"):
-        default_args(batch=8)
+    # the run records how it was trained, in its headline and its curve
+    assert written["training"]["protocol"] == "smoke" and written["training"]["loader_workers"] == 0
+    curve = json.loads((tmp_path / "yolox_voc_nano" / "curve.json").read_text())
+    assert curve["version"] == 2 and curve["training"] == written["training"]

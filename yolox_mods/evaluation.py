@@ -6,30 +6,34 @@ import torch
 from yolox.utils import get_world_size, postprocess
 
 from .common import CheckpointError, load_checkpoint, load_exact
+from .common.provenance import RunSetting
 from .evaluators import Evaluation
 
 
-def check_trained_act(exp, checkpoint: dict, ckpt_path: str) -> None:
+def check_trained_act(source: str, trained_act: Optional[str], exp_name: str, built_act: str) -> None:
     """Activations have no weights, so a model trained with another ``act`` loads silently and scores near zero: a
-    checkpoint that records its activation (every one since the activation study) must match ``exp.act``, else
-    ``CheckpointError`` says which to set."""
-    trained_act = checkpoint.get("act")
-    if trained_act is not None and trained_act != exp.act:
-        raise CheckpointError(f"{ckpt_path}: trained with act {trained_act!r}, but this exp builds {exp.act!r}; "
-                              f"add 'act {trained_act}' to the command")
+    checkpoint or evaluation record (``source``) that records its activation (every one since the activation
+    study) must match the activation that ``exp_name`` builds, else ``CheckpointError`` says which to set."""
+    if trained_act is not None and trained_act != built_act:
+        raise CheckpointError(f"{source}: trained with act {trained_act!r}, but {exp_name} builds {built_act!r}; "
+                              f"add 'act {trained_act}' to the command or use an exp with that activation")
 
 
 def load_weights(exp, model: torch.nn.Module, ckpt_path: str) -> None:
     """``ckpt_path``'s evaluated weights into ``model`` (built by ``exp``, with its activation)."""
     checkpoint = load_checkpoint(ckpt_path)
-    check_trained_act(exp, checkpoint, ckpt_path)
+    check_trained_act(ckpt_path, checkpoint.get("act"), exp.exp_name, exp.act)
     load_exact(model, checkpoint["model"], ckpt_path)
 
 
-def trained_epochs(ckpt_path: str) -> Optional[int]:
-    """The epochs ``ckpt_path``'s weights were trained (its ``start_epoch``; a fine-tune counts its own), or None
-    when the file does not record them: what the benchmark's one-schedule-per-exp guard compares."""
-    return load_checkpoint(ckpt_path).get("start_epoch")
+def trained_run(ckpt_path: str) -> Tuple[Optional[int], Optional[RunSetting]]:
+    """The epochs ``ckpt_path``'s weights were trained (its ``start_epoch``; a fine-tune counts its own) and how
+    their run was trained, each None when the file does not record it: what the benchmark's one-schedule and
+    one-setting guards compare."""
+    checkpoint = load_checkpoint(ckpt_path)
+    training = checkpoint.get("training")
+    return (checkpoint.get("start_epoch"),
+            RunSetting.from_dict(training, ckpt_path) if training is not None else None)
 
 
 def load_for_eval(exp, ckpt_path: Optional[str], device="cpu") -> torch.nn.Module:

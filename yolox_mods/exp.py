@@ -76,6 +76,8 @@ class LiteExp(Exp):
         self.compile_model = False
         # after the last epoch, score the evaluated (EMA) weights once on test_sets: the run's headline
         self.test_at_end = True
+        # the training protocol applied with --protocol (yolox_mods/protocol.py), recorded with every run
+        self.protocol = None
         self.exp_name = type(self).__module__.split(".")[-1]
 
     # ---------------- config handling ---------------- #
@@ -216,7 +218,8 @@ class LiteExp(Exp):
             dist.broadcast(size, 0)
         return int(size[0]), int(size[1])
 
-    def get_trainer(self, args: Any):
+    def get_trainer(self, options: Any):
+        """``options``: a ``core.TrainOptions``."""
         from .core import LiteTrainer
 
-        return LiteTrainer(self, args)
+        return LiteTrainer(self, options)

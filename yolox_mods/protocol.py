@@ -65,5 +65,6 @@ def apply_protocol(exp, name: str):
         if not hasattr(exp, key):
             raise ConfigError(f"protocol {name!r} sets {key!r}, which {type(exp).__name__} does not have")
         setattr(exp, key, value)
+    exp.protocol = name
     exp.check_exp_value()
     return exp

@@ -14,6 +14,7 @@ import torch
 
 from .common.errors import DataError
 from .common.io import atomic_save, atomic_write_text, load_checkpoint
+from .evaluators.record import EvalRecord
 
 MANIFEST = "manifest.json"
 
@@ -63,16 +64,6 @@ def published_file(weights_dir: str, exp_name: str, epochs: Optional[int] = None
     return os.path.join(weights_dir, chosen["file"])
 
 
-def eval_record(path: str) -> dict:
-    try:
-        with open(path) as file:
-            record = json.load(file)
-        float(record["mAP50"]), float(record["mAP50_95"])
-        return record
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise DataError(f"{path}: not an evaluation JSON ({error!r})") from None
-
-
 def stored_in(state: Dict[str, torch.Tensor], dtype: str) -> Tuple[Dict[str, torch.Tensor], List[str]]:
     """``state`` with every floating tensor in ``dtype``, except those whose values ``dtype`` cannot hold, which
     stay float32; and their names. With YOLOX's 0-255 inputs the stem BN's running variance reaches about 1e6,
@@ -104,23 +95,22 @@ def publish(run_dir: str, weights_dir: str, name: str, protocol: str, seed: int,
     checkpoint = load_checkpoint(os.path.join(run_dir, "latest_ckpt.pth"))
     if finetuned_from is not None:
         load_checkpoint(finetuned_from)  # a weights file, not any file: a missing or foreign one raises here
-    test = eval_record(os.path.join(run_dir, "test_eval.json"))
+    test = EvalRecord.read(os.path.join(run_dir, "test_eval.json"))
     state, kept_float32 = stored_in(checkpoint["model"], dtype)
     path = os.path.join(weights_dir, name + ".pth")
     atomic_save({"model": state, "exp_name": checkpoint.get("exp_name"), "num_classes": checkpoint.get("num_classes"),
-                 "act": checkpoint.get("act"), "start_epoch": checkpoint["start_epoch"]}, path)
-    entry = {"file": name + ".pth", "exp": test["exp"], "seed": seed, "protocol": protocol,
+                 "act": checkpoint.get("act"), "start_epoch": checkpoint["start_epoch"],
+                 "training": checkpoint.get("training")}, path)
+    entry = {"file": name + ".pth", "exp": test.exp, "seed": seed, "protocol": protocol,
              "epochs": checkpoint["start_epoch"], "dtype": dtype, "kept_float32": kept_float32,
              "bytes": os.path.getsize(path),
              "sha256": sha256(path), "date": datetime.date.today().isoformat(),
-             "test": {"images": test.get("images"), "mAP50": round(test["mAP50"], 4),
-                      "mAP50_95": round(test["mAP50_95"], 4)}}
+             "test": {"images": test.images, "mAP50": round(test.map50, 4), "mAP50_95": round(test.map50_95, 4)}}
     if finetuned_from is not None:
         entry["finetuned_from"] = {"file": os.path.basename(finetuned_from), "sha256": sha256(finetuned_from)}
     if val_eval:
-        val = eval_record(val_eval)
-        entry["val"] = {"images": val.get("images"), "mAP50": round(val["mAP50"], 4),
-                        "mAP50_95": round(val["mAP50_95"], 4)}
+        val = EvalRecord.read(val_eval)
+        entry["val"] = {"images": val.images, "mAP50": round(val.map50, 4), "mAP50_95": round(val.map50_95, 4)}
     entries = [e for e in read_manifest(weights_dir) if e["file"] != entry["file"]] + [entry]
     atomic_write_text(os.path.join(weights_dir, MANIFEST), json.dumps(sorted(entries, key=lambda e: e["file"]),
                                                                     indent=2) + "\n")

@@ -10,9 +10,11 @@ from tabulate import tabulate
 
 from ..common.errors import DataError
 from ..common.io import atomic_write_text
+from ..common.provenance import RunSetting, describe_difference
 from ..common.seeds import versus
-from ..core.curve import read_curve, run_curve_path
-from ..evaluators import load_matches, paired_bootstrap
+from ..core.curve import Curve, read_curve, run_curve_path
+from ..evaluation import check_trained_act
+from ..evaluators import EvalRecord, MatchedEvaluation, paired_bootstrap
 
 
 @dataclass
@@ -41,99 +43,115 @@ class VariantResult:
     scored_size: Optional[int] = None                               # input size the mAP was measured at
 
 
-def read_evaluations(paths: Sequence[str], exps: Mapping[str, str]) -> Dict[str, List[dict]]:
-    """``tools/eval.py --json`` files (or a run's ``test_eval.json``) grouped by exp, each with its judged
-    detections under ``"matched"`` when its ``.matches.npz`` is beside it. ``exps`` maps each benchmarked exp to
-    the activation it builds. A run's ``curve.json`` beside its file (the trainer's val curve) goes under
-    ``"curve"``. A file that is not one, names an exp outside ``exps``, was scored on another split
-    than the others, records a model trained with another activation, or records another number of epochs than
-    an earlier run of its exp (a longer schedule is not another seed) raises ``DataError`` naming it (before any
-    long measurement starts): numbers from different test images or other models are never compared."""
-    runs: Dict[str, List[dict]] = {}
+@dataclass
+class ScoredRun:
+    """One evaluation file read for the table: its record, its judged detections (when beside it) and, for a
+    PyTorch evaluation in a run folder, the run's val curve (the best-epoch secondary column)."""
+    path: str
+    record: EvalRecord
+    matched: Optional[MatchedEvaluation] = None
+    curve: Optional[Curve] = None
+
+
+def read_evaluations(paths: Sequence[str], exps: Mapping[str, str],
+                     mixed_settings: bool = False) -> Dict[str, List[ScoredRun]]:
+    """``EvalRecord`` files (``tools/eval.py --json``, a run's ``test_eval.json``) grouped by exp. ``exps`` maps each
+    benchmarked exp to the activation it builds. ``DataError`` naming the file (before any long measurement
+    starts) for one that is not a record, names an exp outside ``exps``, was scored on another split than the
+    others, records a model trained with another activation, or another number of epochs than an earlier run of
+    its exp (a longer schedule is not another seed); and, unless ``mixed_settings``, for PyTorch runs trained with
+    another protocol or loader setting than the first (the comparison would mix them in with the architecture)
+    or that do not record theirs: numbers from different test images, models or settings are never compared."""
+    runs: Dict[str, List[ScoredRun]] = {}
     splits = {}
     schedules: Dict[str, Tuple[int, str]] = {}  # exp -> (epochs, the first file that recorded them)
+    first_setting: List[Tuple[RunSetting, str]] = []
     for path in paths:
-        try:
-            with open(path) as file:
-                record = json.load(file)
-            exp = record["exp"]
-            float(record["mAP50"]), float(record["mAP50_95"]), dict(record["per_class_AP50"])
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise DataError(f"{path}: not a tools/eval.py --json result ({error!r})") from error
-        if exp not in exps:
-            raise DataError(f"{path}: exp {exp!r} is not one of the benchmarked exps ({', '.join(exps)})")
-        if record.get("act", exps[exp]) != exps[exp]:
-            raise DataError(f"{path}: a model trained with act {record['act']!r}, but {exp} builds {exps[exp]!r}; "
-                            f"benchmark an exp with that activation")
-        if "runtime" not in record and ("onnx" in record or "openvino" in record):
-            raise DataError(f"{path}: an exported model's result without its runtime (written before tools/eval.py "
-                            "recorded it): evaluate it again")
-        record.setdefault("runtime", "torch")
-        split = (record.get("split"), str(record.get("image_sets")), record.get("images"))
+        record = EvalRecord.read(path)
+        if record.exp not in exps:
+            raise DataError(f"{path}: exp {record.exp!r} is not one of the benchmarked exps ({', '.join(exps)})")
+        check_trained_act(path, record.act, record.exp, exps[record.exp])
+        split = (record.split, str(record.image_sets), record.images)
         splits.setdefault(split, path)
         if len(splits) > 1:
             first = next(iter(splits.items()))
             raise DataError(f"{path}: scored on {split}, but {first[1]} on {first[0]}; compare one split only")
-        if record.get("epoch") is not None:
-            epochs, first = schedules.setdefault(exp, (record["epoch"], path))
-            if record["epoch"] != epochs:
-                raise DataError(f"{path}: a model of {exp} trained {record['epoch']} epochs, but {first} "
+        if record.epoch is not None:
+            epochs, first = schedules.setdefault(record.exp, (record.epoch, path))
+            if record.epoch != epochs:
+                raise DataError(f"{path}: a model of {record.exp} trained {record.epoch} epochs, but {first} "
                                 f"{epochs}; benchmark each schedule on its own")
-        if record.get("matches"):
-            record["matched"] = load_matches(os.path.join(os.path.dirname(path), record["matches"]))
+        if record.runtime == "torch" and not mixed_settings:
+            check_one_setting(path, record, first_setting)
+        run = ScoredRun(path, record, record.load_matched(path))
         curve_path = run_curve_path(os.path.dirname(path))
-        if record["runtime"] == "torch" and os.path.exists(curve_path):
-            record["curve"] = read_curve(curve_path)
-        runs.setdefault(exp, []).append(record)
+        if record.runtime == "torch" and os.path.exists(curve_path):
+            run.curve = read_curve(curve_path)
+        runs.setdefault(record.exp, []).append(run)
     return runs
 
 
-def add_evaluations(results: Dict[str, VariantResult], runs: Dict[str, List[dict]], draws: int = 1000) -> None:
+def check_one_setting(path: str, record: EvalRecord, first: List[Tuple[RunSetting, str]]) -> None:
+    """``DataError`` when ``record``'s run does not record its setting, or was trained with another protocol or
+    loader setting than the first run read (``first``: empty, or [(its setting, its file)])."""
+    if record.training is None:
+        raise DataError(f"{path}: does not record how its run was trained (protocol, loader workers); re-evaluate "
+                        "a checkpoint that does, or pass --mixed-settings to compare anyway")
+    if not first:
+        first.append((record.training, path))
+    setting, first_path = first[0]
+    if setting.comparable() != record.training.comparable():
+        raise DataError(f"{path}: trained with another setting than {first_path} "
+                        f"({describe_difference(record.training, setting)}); compare runs of one setting, or pass "
+                        "--mixed-settings to compare anyway")
+
+
+def add_evaluations(results: Dict[str, VariantResult], runs: Dict[str, List[ScoredRun]],
+                    ablations: Sequence["Ablation"] = (), draws: int = 1000) -> None:
     """Fill mAP from evaluations of runs trained outside the benchmark (training every exp inside it takes hours
     on CPU): several runs of one exp (seeds) give the mean, and each run's mAP50 is kept in ``map50_runs``;
     evaluations of exported models go to ``deployed`` under their runtime (mean over runs). When every run of an
-    exp and of the reference (the first of ``results``), or of both exps of an ``ABLATIONS`` row, has its judged
+    exp and of the reference (the first of ``results``), or of both exps of an ablation row, has its judged
     detections, the paired bootstrap interval of the difference goes in ``map50_intervals``. When every run has its
     curve, the best-epoch secondary scores go in ``best_val_map50_runs`` and ``best_val_epochs``."""
     reference = next(iter(results))
-    for exp, records in list(runs.items()):
-        results[exp].scored_size = int(records[0].get("test_size", [0])[0]) or None
-        exported = [record for record in records if record["runtime"] != "torch"]
-        records = [record for record in records if record["runtime"] == "torch"]
-        for runtime in sorted({record["runtime"] for record in exported}):
-            scores = [record for record in exported if record["runtime"] == runtime]
+    torch_runs: Dict[str, List[ScoredRun]] = {}
+    for exp, scored in runs.items():
+        size = scored[0].record.test_size
+        results[exp].scored_size = int(size[0]) if size else None
+        exported = [run.record for run in scored if run.record.runtime != "torch"]
+        in_torch = [run for run in scored if run.record.runtime == "torch"]
+        for runtime in sorted({record.runtime for record in exported}):
+            records = [record for record in exported if record.runtime == runtime]
             results[exp].deployed[runtime] = {
-                "map50": statistics.mean(record["mAP50"] / 100 for record in scores),
-                "map50_95": statistics.mean(record["mAP50_95"] / 100 for record in scores), "runs": len(scores),
-                **versus_own_weights(scores, records)}
-        if records:
-            runs[exp] = records
-        else:
-            del runs[exp]
-    for exp, records in runs.items():
-        result = results[exp]
-        result.map50_runs = [record["mAP50"] / 100 for record in records]
+                "map50": statistics.mean(record.map50 / 100 for record in records),
+                "map50_95": statistics.mean(record.map50_95 / 100 for record in records), "runs": len(records),
+                **versus_own_weights(records, [run.record for run in in_torch])}
+        if in_torch:
+            torch_runs[exp] = in_torch
+    for exp, scored in torch_runs.items():
+        result, records = results[exp], [run.record for run in scored]
+        result.map50_runs = [record.map50 / 100 for record in records]
         result.map50 = statistics.mean(result.map50_runs)
-        result.map50_95_runs = [record["mAP50_95"] / 100 for record in records]
+        result.map50_95_runs = [record.map50_95 / 100 for record in records]
         result.map50_95 = statistics.mean(result.map50_95_runs)
-        result.per_class_ap50 = {name: statistics.mean(record["per_class_AP50"][name] / 100 for record in records)
-                                 for name in records[0]["per_class_AP50"]}
-        if all("curve" in record for record in records):
-            # the first of equal points: the trainer replaces best_ckpt.pth only on a higher mAP50:95
-            best = [max(record["curve"], key=lambda point: point["mAP50_95"]) for record in records]
+        result.per_class_ap50 = {name: statistics.mean(record.per_class_ap50[name] / 100 for record in records)
+                                 for name in records[0].per_class_ap50}
+        if all(run.curve is not None for run in scored):
+            best = [run.curve.best() for run in scored]
             result.best_val_map50_runs = [point["mAP50"] / 100 for point in best]
             result.best_val_epochs = [int(point["epoch"]) for point in best]
-    matched = {exp: [record["matched"] for record in records] for exp, records in runs.items()
-               if all("matched" in record for record in records)}
+    matched = {exp: [run.matched for run in scored] for exp, scored in torch_runs.items()
+               if all(run.matched is not None for run in scored)}
     pairs = {(exp, reference) for exp in matched if exp != reference}
-    pairs |= {(with_it, without_it) for _, with_it, without_it, _ in ABLATIONS}
+    pairs |= {(row.with_exp, row.without_exp) for row in ablations}
     for with_it, without_it in sorted(pairs):
         if with_it in matched and without_it in matched:
             interval = paired_bootstrap(matched[with_it], matched[without_it], draws=draws)
             results[with_it].map50_intervals[without_it] = (interval.low, interval.high)
 
 
-def versus_own_weights(exported: Sequence[dict], torch_records: Sequence[dict]) -> dict:
+def versus_own_weights(exported: Sequence[EvalRecord], torch_records: Sequence[EvalRecord]) -> dict:
     """How exported models score against PyTorch: ``{"vs_torch": mean difference of mAP50, "paired": bool}``.
     Paired when every exported result records weights (``weights_digest``) that a PyTorch result was scored with
     (the difference a runtime or INT8 makes to the same weights); else the difference of the two means, which
@@ -141,45 +159,51 @@ def versus_own_weights(exported: Sequence[dict], torch_records: Sequence[dict]) 
     results."""
     if not torch_records:
         return {}
-    by_weights = {record["weights"]: record["mAP50"] for record in torch_records if record.get("weights")}
-    if all(record.get("weights") in by_weights for record in exported):
-        differences = [record["mAP50"] - by_weights[record["weights"]] for record in exported]
+    by_weights = {record.weights: record.map50 for record in torch_records if record.weights}
+    if all(record.weights in by_weights for record in exported):
+        differences = [record.map50 - by_weights[record.weights] for record in exported]
         return {"vs_torch": statistics.mean(differences) / 100, "paired": True}
-    return {"vs_torch": (statistics.mean(record["mAP50"] for record in exported)
-                         - statistics.mean(record["mAP50"] for record in torch_records)) / 100, "paired": False}
+    return {"vs_torch": (statistics.mean(record.map50 for record in exported)
+                         - statistics.mean(record.map50 for record in torch_records)) / 100, "paired": False}
 
 
-# The reference study's ablation: each change against stock, and each component taken out of the final
-# combination (exps/ablation/), with what the reference reported for it.
-STOCK = "yolox_voc_nano"
-ABLATIONS = (
-    ("DWConv k7 (backbone, neck) / k5 (head)", "dwconv_nano", STOCK, "helps"),
-    ("MDConv in the backbone", "mdconv_nano", STOCK, "helps"),
-    ("Dark2 path into the PAFPN", "dark2fpn_nano", STOCK, "helps"),
-    ("Ghost backbone", "ghost_nano", STOCK, "worse"),
-    ("final combination", "final_nano", STOCK, "+2.70 mAP"),
-    ("final with 5x5 neck", "final_k5_nano", STOCK, "-"),
-    ("Dark2 path, inside final", "final_nano", "final_nano_no_dark2", "-"),
-    ("MDConv, inside final", "final_nano", "final_nano_no_mdconv", "-"),
-    ("DWConv neck/head, inside final", "final_nano", "final_nano_no_dwconv", "-"),
-)
+@dataclass(frozen=True)
+class Ablation:
+    """One row of the ablation table: ``with_exp`` minus ``without_exp`` isolates ``change``; ``claim`` is what a
+    reference study reported for it (printed beside ours, never used in a verdict)."""
+    change: str
+    with_exp: str
+    without_exp: str
+    claim: str = "-"
 
 
-def ablation_table(results: Dict[str, VariantResult]) -> str:
-    """A row per ``ABLATIONS`` entry whose two exps both have mAP: the change's mAP50 and mAP50:95 differences
-    (with exp minus without, in points) with the verdict of ``versus``: the seed spread, and for mAP50 also the
-    paired bootstrap interval when ``add_evaluations`` had the judged detections of both; empty when no row
-    applies."""
+def read_ablations(path: str) -> List[Ablation]:
+    """The rows declared in ``path`` (YAML: a list of ``{change, with, without, claim}``, e.g. exps/ablations.yaml);
+    ``DataError`` naming the file for anything else."""
+    import yaml
+
+    try:
+        with open(path) as file:
+            rows = yaml.safe_load(file)
+        return [Ablation(row["change"], row["with"], row["without"], str(row.get("claim", "-"))) for row in rows]
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as error:
+        raise DataError(f"{path}: not a list of ablation rows with change, with, without ({error!r})") from None
+
+
+def ablation_table(results: Dict[str, VariantResult], ablations: Sequence[Ablation]) -> str:
+    """A row per ablation whose two exps both have mAP: the change's mAP50 and mAP50:95 differences (with exp
+    minus without, in points) with the verdict of ``versus``: the seed spread, and for mAP50 also the paired
+    bootstrap interval when ``add_evaluations`` had the judged detections of both; empty when no row applies."""
     rows = []
-    for change, with_it, without_it, claim in ABLATIONS:
-        ours, theirs = results.get(with_it), results.get(without_it)
+    for row in ablations:
+        ours, theirs = results.get(row.with_exp), results.get(row.without_exp)
         if ours is None or theirs is None or ours.map50 is None or theirs.map50 is None:
             continue
         map50 = [r.map50_runs or [r.map50] for r in (ours, theirs)]
         map50_95 = [r.map50_95_runs or [r.map50_95] for r in (ours, theirs)]
-        rows.append([change, f"{with_it} - {without_it}", f"{len(map50[0])} / {len(map50[1])}",
-                     versus(*map50, 2, 100, interval=ours.map50_intervals.get(without_it)),
-                     versus(*map50_95, 2, 100), claim])
+        rows.append([row.change, f"{row.with_exp} - {row.without_exp}", f"{len(map50[0])} / {len(map50[1])}",
+                     versus(*map50, 2, 100, interval=ours.map50_intervals.get(row.without_exp)),
+                     versus(*map50_95, 2, 100), row.claim])
     if not rows:
         return ""
     return tabulate(rows, headers=["change", "exps (with - without)", "seeds", "mAP50 difference",
@@ -187,7 +211,8 @@ def ablation_table(results: Dict[str, VariantResult]) -> str:
                     disable_numparse=True)
 
 
-def write_report(results: Sequence[VariantResult], output_dir: str, header: str = "") -> str:
+def write_report(results: Sequence[VariantResult], output_dir: str, header: str = "",
+                 ablations: Sequence[Ablation] = ()) -> str:
     """results/variants.{md,json,png}; returns the markdown table."""
     os.makedirs(output_dir, exist_ok=True)
     settings = list(results[0].latency_ms)
@@ -217,7 +242,7 @@ def write_report(results: Sequence[VariantResult], output_dir: str, header: str 
         atomic_write_text(os.path.join(output_dir, "deployment.md"),
                           (header + "\n\n" if header else "") + deployment + "\n")
         table += "\n\n" + deployment
-    ablation = ablation_table({r.exp: r for r in results})
+    ablation = ablation_table({r.exp: r for r in results}, ablations)
     if ablation:
         atomic_write_text(os.path.join(output_dir, "ablation.md"),
                           (header + "\n\n" if header else "") + ablation + "\n")

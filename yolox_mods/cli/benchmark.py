@@ -10,17 +10,16 @@ import time
 import torch
 
 from ..benchmark import (RUNTIMES, add_evaluations, measure_variants, onnx_time_by_op, plain_loop_img_per_s,
-                         profile_table, profile_training_step, read_evaluations, step_profile_table, untie_constants,
-                         write_report)
+                         profile_table, profile_training_step, read_ablations, read_evaluations, step_profile_table,
+                         untie_constants, write_report)
 from ..common import ConfigError, atomic_write_text, exits_cleanly_on_bad_input
-from ..core import train
+from ..core import TrainOptions, train
 from ..data.synthetic import make_synthetic_voc
 from ..evaluation import load_weights
 from ..protocol import PROTOCOLS
 from ..quantize import training_images
 from ..weights import published_file
 from .common import load_exp
-from .train import default_args
 
 REFERENCE_EXP = "yolox_voc_nano.py"
 
@@ -58,6 +57,11 @@ def make_parser():
     parser.add_argument("--evals", nargs="+", default=[],
                         help="tools/eval.py --json files of runs trained elsewhere on one protocol: their mAP "
                              "(mean over files of one exp, e.g. seeds) fills the table")
+    parser.add_argument("--mixed-settings", action="store_true",
+                        help="with --evals: compare runs trained with different protocols or loader settings (refused "
+                             "otherwise, naming the difference)")
+    parser.add_argument("--ablations", default=os.path.join("exps", "ablations.yaml"),
+                        help="YAML rows of the ablation table (with/without exp pairs); none when the file is absent")
     parser.add_argument("--output", default=os.path.join("YOLOX_outputs", "benchmark"),
                         help="where the tables and plots go; the committed ones are written only with --output results")
     parser.add_argument("--profile", action="store_true",
@@ -88,7 +92,7 @@ def train_and_evaluate(exp_file, args, runs_dir):
     if args.epochs:
         overrides += ["max_epoch", str(args.epochs), "no_aug_epochs", str(min(args.epochs, 5))]
     exp = load_exp(exp_file, overrides, args.protocol)
-    return train(exp, default_args(batch_size=args.batch_size, device="cpu", cache=True))
+    return train(exp, TrainOptions(batch_size=args.batch_size, device="cpu", cache=True))
 
 
 def measure_train_speed(exp_file, args):
@@ -102,7 +106,7 @@ def measure_train_speed(exp_file, args):
     def our_img_per_s(index, extra=()):
         run_dir = os.path.join(args.output, "speed_runs", f"round{index}" + ("_fast" if extra else ""))
         exp = load_exp(exp_file, overrides + ["output_dir", run_dir, *extra], "train_speed")
-        outcome = train(exp, default_args(batch_size=args.batch_size, device="cpu", cache=True))
+        outcome = train(exp, TrainOptions(batch_size=args.batch_size, device="cpu", cache=True))
         return exp, outcome.img_per_s, outcome.images // args.batch_size
 
     rounds = []
@@ -170,13 +174,17 @@ def main(argv=None):
                               "VOCdevkit), or --quick for generated data")
         args.data_dir = make_synthetic_voc(os.path.join(args.output, "data"), 32, 8, 128)
     started = time.strftime("%Y-%m-%d %H:%M")
-    evaluations = read_evaluations(args.evals, {exp.exp_name: exp.act for exp in map(load_exp, exp_files)})
-    schedules = {exp: runs[0]["epoch"] for exp, runs in evaluations.items() if runs[0].get("epoch") is not None}
+    if args.mixed_settings and not args.evals:
+        raise ConfigError("--mixed-settings goes with --evals")
+    evaluations = read_evaluations(args.evals, {exp.exp_name: exp.act for exp in map(load_exp, exp_files)},
+                                   args.mixed_settings)
+    ablations = read_ablations(args.ablations) if os.path.exists(args.ablations) else []
+    schedules = {exp: runs[0].record.epoch for exp, runs in evaluations.items() if runs[0].record.epoch is not None}
     models, published = timed_models(exp_files, args.weights, schedules)
     calibration = (training_images(load_exp(exp_files[0], ["data_dir", args.data_dir]), args.calib) if int8
                    else None)
     results = measure_variants(models, args.sizes, args.runtimes, args.repeats, calibration=calibration)
-    add_evaluations(results, evaluations)
+    add_evaluations(results, evaluations, ablations)
     if args.train:
         for exp_file in exp_files:
             outcome = train_and_evaluate(exp_file, args, os.path.join(args.output, "runs"))
@@ -225,7 +233,7 @@ def main(argv=None):
                           f"{table}\n")
         print(table)
     print(header)
-    print(write_report(list(results.values()), args.output, header))
+    print(write_report(list(results.values()), args.output, header, ablations))
 
 
 if __name__ == "__main__":

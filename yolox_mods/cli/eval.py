@@ -7,8 +7,8 @@ from yolox.utils import fuse_model, get_model_info, is_main_process
 
 from ..common import ConfigError, exits_cleanly_on_bad_input, seed_everything
 from ..common.cli import warn_if_cores_are_shared
-from ..evaluation import evaluate_model, load_for_eval, measure_speed, trained_epochs
-from ..evaluators import write_evaluation
+from ..evaluation import evaluate_model, load_for_eval, measure_speed, trained_run
+from ..evaluators import record_evaluation
 from ..runtime import EXPORTED_RUNTIMES
 from ..weights import weights_digest
 from .common import add_lite_arguments, checked_args, checkpoint_for, exported_runtime, launch_workers, load_exp
@@ -65,16 +65,16 @@ def eval_worker(args):
         if args.tsize is None:
             exp.test_size = model.size
         # the benchmark's runtime names, so that its latency and this accuracy meet in one table
-        source = {runtime: path, "runtime": runtime + ("-int8" if model.int8 else ""), "int8": model.int8,
+        source = {"model_file": path, "runtime": runtime + ("-int8" if model.int8 else ""),
                   "weights": model.weights}
         described = f"{runtime_name} model {path}"
     else:
         ckpt = checkpoint_for(exp, args.ckpt, args.random_weights, args.experiment_name)
         device = torch.device("cuda", torch.cuda.current_device()) if args.device == "cuda" else "cpu"
         model = load_for_eval(exp, ckpt, device)
-        source = {"ckpt": ckpt, "runtime": "torch", "weights": weights_digest(model)}
+        source = {"model_file": ckpt, "runtime": "torch", "weights": weights_digest(model)}
         if ckpt is not None:
-            source["epoch"] = trained_epochs(ckpt)
+            source["epoch"], source["training"] = trained_run(ckpt)
         if args.fuse:
             model = fuse_model(model)
         described = (f"{get_model_info(exp.get_model(), exp.test_size)}, "
@@ -91,8 +91,9 @@ def eval_worker(args):
         print(f"{exp.exp_name}: {described} at {size}, {args.split} split ({len(evaluation.result.image_ids)} images)")
         print(evaluation.summary)
         if args.json:
-            write_evaluation(args.json, evaluation.result, exp=exp.exp_name, act=exp.act, **source, split=args.split,
-                             image_sets=exp.eval_sets(args.split), test_size=list(exp.test_size))
+            record_evaluation(args.json, evaluation.result, exp=exp.exp_name, act=exp.act, **source,
+                              split=args.split, image_sets=list(exp.eval_sets(args.split)),
+                              test_size=list(exp.test_size))
 
 
 @exits_cleanly_on_bad_input

@@ -30,7 +30,7 @@ def make_parser():
 @exits_cleanly_on_bad_input
 def main(argv=None):
     args = make_parser().parse_args(argv)
-    curves = {run_label(run): read_curve(run_curve_path(run)) for run in args.runs}
+    curves = {run_label(run): read_curve(run_curve_path(run)).points for run in args.runs}
     figure, axis = plt.subplots(figsize=(7, 4.5))
     for label, curve in curves.items():
         axis.plot([point[args.x] for point in curve], [point["mAP50"] for point in curve], marker="o", label=label)

@@ -10,12 +10,11 @@ from tabulate import tabulate
 from yolox.utils import get_model_info
 
 from ..common import exits_cleanly_on_bad_input
-from ..core import resolve_device, train
+from ..core import TrainOptions, resolve_device, train
 from ..data.synthetic import make_synthetic_voc
 from ..evaluators import format_result
 from ..protocol import PROTOCOLS
 from .common import load_exp
-from .train import default_args
 
 
 def make_parser():
@@ -38,7 +37,7 @@ def main(argv=None):
     start = time.time()
     # the headline: the last epoch's EMA weights scored on the test split at the end (best_ckpt.pth was chosen
     # on val)
-    outcome = train(exp, default_args(batch_size=16, device=resolve_device(args.device)))
+    outcome = train(exp, TrainOptions(batch_size=16, device=resolve_device(args.device)))
     minutes = (time.time() - start) / 60
     result = outcome.test
     info = get_model_info(exp.get_model(), (416, 416))

@@ -5,7 +5,7 @@ from yolox.tools.train import make_parser as yolox_train_parser
 
 from ..common import exits_cleanly_on_bad_input
 from ..common.cli import warn_if_cores_are_shared
-from ..core import train
+from ..core import TrainOptions, train
 from .common import add_lite_arguments, checked_args, launch_workers, load_exp
 
 
@@ -22,15 +22,11 @@ def make_parser():
     return parser
 
 
-def default_args(**values):
-    """The arguments ``tools/train.py`` would parse from no flags, with ``values`` (e.g. ``batch_size=16,
-    device="cpu"``) set: what a library caller passes to ``core.train``."""
-    args = make_parser().parse_args([])
-    unknown = set(values) - set(vars(args))
-    if unknown:
-        raise TypeError(f"no training argument named {sorted(unknown)}")
-    vars(args).update(values)
-    return args
+def train_options(args) -> TrainOptions:
+    """The parsed flags a training run needs, as the library takes them."""
+    return TrainOptions(batch_size=args.batch_size, device=args.device, experiment_name=args.experiment_name,
+                        fp16=args.fp16, cache=args.cache, resume=args.resume, ckpt=args.ckpt,
+                        start_epoch=args.start_epoch)
 
 
 def prepare_exp(args):
@@ -45,7 +41,7 @@ def prepare_exp(args):
 @exits_cleanly_on_bad_input
 def train_worker(args):
     """One training process: it builds its own exp, so nothing but ``args`` crosses a process boundary."""
-    train(prepare_exp(args), args)
+    train(prepare_exp(args), train_options(args))
 
 
 @exits_cleanly_on_bad_input

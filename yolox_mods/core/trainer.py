@@ -18,11 +18,12 @@ from yolox.utils.allreduce_norm import get_async_norm_states
 
 from ..common.errors import ConfigError, NonFiniteLossError
 from ..common.io import atomic_save, atomic_write_text, load_checkpoint, load_exact, load_matching
+from ..common.provenance import RunSetting
 from ..evaluation import check_trained_act
 from ..evaluators.voc_map import VOCResult
 from ..models.compile import compile_for_training, uncompiled
 from ..weights import weights_digest
-from .curve import read_curve, run_curve_path
+from .curve import Curve, read_curve, run_curve_path
 
 
 @dataclass
@@ -72,12 +73,15 @@ class LiteTrainer(Trainer):
     """Keeps YOLOX's loop, fp16, EMA, DDP and hooks; replaces what assumed CUDA, and checkpoints so that
     ``--resume`` continues at the saved epoch *and* iteration with optimizer, EMA and best AP restored."""
 
-    def __init__(self, exp, args):
-        super().__init__(exp, args)
-        self.device = torch.device(args.device, self.local_rank) if args.device == "cuda" else torch.device("cpu")
-        if args.fp16 and self.device.type != "cuda":
+    def __init__(self, exp, options):
+        """``options``: a ``core.TrainOptions`` (YOLOX's trainer keeps it as ``self.args``)."""
+        super().__init__(exp, options)
+        self.device = (torch.device(options.device, self.local_rank) if options.device == "cuda"
+                       else torch.device("cpu"))
+        if options.fp16 and self.device.type != "cuda":
             raise ConfigError("--fp16 needs a CUDA device")
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=args.fp16)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=options.fp16)
+        self.setting = RunSetting.current(exp.protocol, exp.data_num_workers, torch.get_num_threads())
         self.start_iter = 0
         self.resumed_ema = None
         # below any real AP, so the first evaluation always writes best_ckpt.pth (YOLOX starts at 0)
@@ -89,7 +93,8 @@ class LiteTrainer(Trainer):
 
     # ------------------------------------------------------------------ setup
     def before_train(self):
-        logger.info("args: {}".format(self.args))
+        logger.info("options: {}".format(self.args))
+        logger.info("setting: {}".format(self.setting))
         logger.info("exp value:\n{}".format(self.exp))
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
@@ -126,8 +131,6 @@ class LiteTrainer(Trainer):
         self.evaluator = self.exp.get_evaluator(batch_size=self.args.batch_size,
                                                 is_distributed=self.is_distributed, split="val")
         if self.rank == 0:
-            if self.args.logger != "tensorboard":
-                raise ConfigError("yolox-lite logs to tensorboard only (-l tensorboard)")
             self.tblogger = SummaryWriter(os.path.join(self.file_name, "tensorboard"))
         logger.info("Training start on {} ({} iterations per epoch, {} memory format)...", self.device,
                     self.max_iter, "channels_last" if self.exp.channels_last else "contiguous")
@@ -149,7 +152,7 @@ class LiteTrainer(Trainer):
         if self.args.resume:
             path = self.args.ckpt or os.path.join(self.file_name, "latest_ckpt.pth")
             checkpoint = load_checkpoint(path, map_location=self.device)
-            check_trained_act(self.exp, checkpoint, path)
+            check_trained_act(path, checkpoint.get("act"), self.exp.exp_name, self.exp.act)
             load_exact(model, checkpoint.get("train_model", checkpoint["model"]), path)
             self.optimizer.load_state_dict(checkpoint["optimizer"])
             self.best_ap = checkpoint.get("best_ap", -1.0)
@@ -161,6 +164,11 @@ class LiteTrainer(Trainer):
             self.started = time.time() - checkpoint.get("elapsed_seconds", 0.0)
             self.images_seen = checkpoint.get("images_seen", 0)
             self.iter_seconds = checkpoint.get("iter_seconds", 0.0)
+            trained = checkpoint.get("training")
+            if trained is not None and RunSetting.from_dict(trained, path).comparable() != self.setting.comparable():
+                logger.warning("resuming a run started with protocol/loader workers {} as {}: its curve and test "
+                               "score record the latter", RunSetting.from_dict(trained, path).comparable(),
+                               self.setting.comparable())
             logger.info("resumed from {} at epoch {} iteration {}", path, self.start_epoch + 1, self.start_iter)
         elif self.args.ckpt is not None:
             checkpoint = load_checkpoint(self.args.ckpt)
@@ -296,10 +304,11 @@ class LiteTrainer(Trainer):
             logger.info("\n" + evaluation.summary)
             # the learning curve against wall-clock training time; a resumed run continues the clock
             path = run_curve_path(self.file_name)
-            curve = read_curve(path) if os.path.exists(path) else []
-            curve.append({"epoch": self.epoch + 1, "minutes": round((time.time() - self.started) / 60, 2),
-                          "mAP50": round(100 * result.map50, 2), "mAP50_95": round(100 * result.map50_95, 2)})
-            atomic_write_text(path, json.dumps(curve, indent=2))
+            curve = read_curve(path) if os.path.exists(path) else Curve()
+            curve.points.append({"epoch": self.epoch + 1, "minutes": round((time.time() - self.started) / 60, 2),
+                                 "mAP50": round(100 * result.map50, 2), "mAP50_95": round(100 * result.map50_95, 2)})
+            curve.training = self.setting
+            curve.write(path)
         synchronize()
         self.save_ckpt("last_epoch", update_best_ckpt)
         if self.save_history_ckpt:
@@ -317,7 +326,7 @@ class LiteTrainer(Trainer):
     def evaluate_on_test(self):
         """The run's headline: the last epoch's evaluated (EMA) weights scored once on ``test_sets``, written to
         ``test_eval.json`` (and its ``.matches.npz`` for paired bootstrap comparisons)."""
-        from ..evaluators import write_evaluation
+        from ..evaluators import record_evaluation
 
         model = self.ema_model.ema if self.use_model_ema else self.model
         model = model.module if is_parallel(model) else model
@@ -328,10 +337,11 @@ class LiteTrainer(Trainer):
         self.test_result = evaluation.result
         if self.rank == 0:
             path = os.path.join(self.file_name, "test_eval.json")
-            write_evaluation(path, evaluation.result, exp=self.exp.exp_name, act=self.exp.act,
-                             ckpt=os.path.join(self.file_name, "latest_ckpt.pth"), split="test",
-                             image_sets=self.exp.test_sets, epoch=self.max_epoch, seed=self.exp.seed,
-                             weights=weights_digest(model))
+            record_evaluation(path, evaluation.result, exp=self.exp.exp_name, act=self.exp.act,
+                              model_file=os.path.join(self.file_name, "latest_ckpt.pth"), split="test",
+                              image_sets=list(self.exp.test_sets), test_size=list(self.exp.test_size),
+                              epoch=self.max_epoch, seed=self.exp.seed, weights=weights_digest(model),
+                              training=self.setting)
             logger.info("test split, last epoch (EMA weights):\n{}\nwritten to {}", evaluation.summary, path)
 
     def outcome(self) -> TrainOutcome:
@@ -365,6 +375,7 @@ class LiteTrainer(Trainer):
             "exp_name": self.exp.exp_name,
             "num_classes": self.exp.num_classes,
             "act": self.exp.act,
+            "training": self.setting.to_dict(),
         }
         atomic_save(state, os.path.join(self.file_name, ckpt_name + "_ckpt.pth"))
         if update_best_ckpt:

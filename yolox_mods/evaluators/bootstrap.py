@@ -5,7 +5,6 @@ A detection's VOC outcome depends only on its own image, so an evaluation's judg
 model is run again. Evaluations are saved next to ``tools/eval.py --json`` files as ``.matches.npz``.
 """
 import io
-import json
 import os
 from dataclasses import dataclass
 from typing import Dict, List, Sequence
@@ -13,8 +12,8 @@ from typing import Dict, List, Sequence
 import numpy as np
 
 from ..common.errors import DataError
-from ..common.io import atomic_write_bytes, atomic_write_text
-from .voc_map import ClassMatches, VOCResult
+from ..common.io import atomic_write_bytes
+from .voc_map import ClassMatches
 
 RECALL_POINTS = np.arange(0.0, 1.1, 0.1)
 
@@ -116,14 +115,3 @@ def paired_bootstrap(candidate: Sequence[MatchedEvaluation], reference: Sequence
     tail = 100 * (1 - level) / 2
     low, high = np.percentile(deltas, [tail, 100 - tail])
     return Interval(difference, float(low), float(high), draws, level)
-
-
-def write_evaluation(path: str, result: VOCResult, **info) -> None:
-    """``path``: mAP50, mAP50:95 and per-class AP50 in percent plus ``info`` (exp, checkpoint, split, ...) as JSON;
-    beside it the judged detections (``matches_path``) that ``paired_bootstrap`` compares."""
-    save_matches(matches_path(path), MatchedEvaluation(result.image_ids, result.matches50))
-    record = {**info, "images": len(result.image_ids), "mAP50": 100 * result.map50,
-              "mAP50_95": 100 * result.map50_95,
-              "per_class_AP50": {name: 100 * ap for name, ap in result.per_class_ap50.items()},
-              "matches": os.path.basename(matches_path(path))}
-    atomic_write_text(path, json.dumps(record, indent=2, default=list))
