@@ -6,19 +6,22 @@ setup(
     version="0.1.0",
     description="Cheaper YOLOX-nano variants and a compressed ShuffleNetV1 classifier on shared conv blocks",
     packages=find_packages(include=["yolox_mods", "yolox_mods.*", "classification", "classification.*"]),
+    # read at run time: the classifier's packaged recipes (--recipe NAME)
+    package_data={"classification": ["recipes/*.yaml"]},
     python_requires=">=3.9",
     install_requires=[
         "loguru", "tabulate", "pycocotools", "opencv-python-headless", "thop", "psutil", "tqdm", "tensorboard",
         "matplotlib", "pyyaml", "onnx", "onnxruntime", "openvino", "nncf", "pillow", "numpy", "tensorly",
     ],
-    extras_require={"test": ["pytest", "hypothesis"]},
+    extras_require={"test": ["pytest", "hypothesis", "ruff==0.17.6"]},
     entry_points={"console_scripts": [
         *(f"yolox-lite-{name.replace('_', '-')} = yolox_mods.cli.{name}:main" for name in (
             "train", "eval", "demo", "export_onnx", "quantize_onnx", "benchmark", "check_data", "plot_curves",
             "publish_weights", "quickstart")),
-        "yolox-lite-compress = classification.compress:main",
-        "yolox-lite-classify-eval = classification.evaluate:main",
-        "yolox-lite-block-study = classification.block_study:main",
-        "yolox-lite-compress-seeds = classification.seeds:main",
+        "yolox-lite-compress = classification.cli.compress:main",
+        "yolox-lite-classify-eval = classification.cli.evaluate:main",
+        "yolox-lite-block-study = classification.cli.block_study:main",
+        "yolox-lite-compress-seeds = classification.cli.seeds:main",
+        "yolox-lite-classify-deploy = classification.cli.deploy:main",
     ]},
 )

@@ -6,6 +6,7 @@ from typing import List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 import torch
+from loguru import logger
 from torch.utils.data import Dataset, WeightedRandomSampler
 from torchvision.transforms import v2
 
@@ -69,7 +70,7 @@ def load_split(folder: str, classes: Optional[Sequence[str]] = None, cache_size:
         if not readable:
             raise DataError(f"{class_dir}: class folder has no readable images ({len(files)} unreadable)")
     if skipped:
-        print(f"warning: {len(skipped)} unreadable image(s) left out of {folder}:", *skipped, sep="\n  ")
+        logger.warning("{} unreadable image(s) left out of {}:\n  {}", len(skipped), folder, "\n  ".join(skipped))
     return Split(images, labels, classes, paths)
 
 
@@ -158,5 +159,5 @@ def data_or_generated(data: Optional[str], output: str) -> str:
     data = os.path.join(output, "generated_data")
     if not os.path.isdir(data):
         make_synthetic_folder(data)
-    print(f"no --data: using a generated ImageFolder at {data}")
+    logger.info("no --data: using a generated ImageFolder at {}", data)
     return data

@@ -7,7 +7,7 @@ import torch.nn as nn
 from yolox_mods.blocks import BlockSpec, ConvBnAct, ShuffleUnit
 from yolox_mods.common import CheckpointError, atomic_save, load_checkpoint, load_exact
 
-from .sparsity import pack_state_dict, unpack_state_dict
+from .storage import pack_state_dict, unpack_state_dict
 
 # stage output channels at width 1.0, by number of groups (paper, Table 1)
 STAGE_CHANNELS = {1: (144, 288, 576), 2: (200, 400, 800), 3: (240, 480, 960), 4: (272, 544, 1088),
@@ -87,7 +87,7 @@ def build_model(config: dict) -> ShuffleNetV1:
 
 def save_model(path: str, model: ShuffleNetV1, input_size: int, classes: Sequence[str], stage: str) -> None:
     """Weights with the architecture config, input size and class names: all ``load_model`` needs. Weights that
-    are mostly zeros (unstructured pruning) are stored packed (``sparsity.pack_state_dict``)."""
+    are mostly zeros (unstructured pruning) are stored packed (``storage.pack_state_dict``)."""
     atomic_save({"model": pack_state_dict(model.state_dict()), "config": model.config, "input_size": input_size,
                  "classes": classes, "stage": stage}, path)
 

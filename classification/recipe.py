@@ -2,14 +2,19 @@
 stage trains, so a misspelt key (``epoch: 25``, ``temprature``) or a bad value is one error naming stage and key."""
 import dataclasses
 import difflib
+import os
 from typing import Any, Dict, List, Optional, Tuple
 
-from yolox_mods.common import ConfigError
+import yaml
 
-from .prune import IMPORTANCE
+from yolox_mods.common import ConfigError, DataError
+
+from .techniques.prune import IMPORTANCE
 from .train import TrainConfig
 
 REQUIRED = object()
+# the recipes shipped with the package (package data): --recipe takes a file or one of these names
+RECIPES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "recipes")
 
 # key -> (type or tuple of types, default or REQUIRED, help)
 Schema = Dict[str, Tuple[Any, Any, str]]
@@ -218,3 +223,30 @@ def describe() -> str:
 
 def _default(value) -> str:
     return "required" if value is REQUIRED else f"default {value!r}"
+
+
+def packaged_recipes() -> List[str]:
+    return sorted(os.path.splitext(name)[0] for name in os.listdir(RECIPES) if name.endswith(".yaml"))
+
+
+def recipe_path(recipe: str) -> str:
+    """``recipe`` if it is a file, else the packaged recipe of that name (``default``, ``prune_distill``, ...);
+    ``DataError`` naming both places otherwise."""
+    if os.path.isfile(recipe):
+        return recipe
+    packaged = os.path.join(RECIPES, recipe + ".yaml")
+    if os.path.isfile(packaged):
+        return packaged
+    raise DataError(f"{recipe}: recipe not found (not a file, nor one of the packaged recipes in {RECIPES}: "
+                    f"{', '.join(packaged_recipes())})")
+
+
+def load_recipe(recipe: str) -> dict:
+    """The checked recipe of a file or packaged name (``recipe_path``)."""
+    path = recipe_path(recipe)
+    with open(path) as file:
+        try:
+            loaded = yaml.safe_load(file)
+        except yaml.YAMLError as error:
+            raise DataError(f"{path}: not valid YAML ({error})") from None
+    return check_recipe(loaded, path)

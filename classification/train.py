@@ -9,6 +9,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from loguru import logger
 from tqdm import tqdm
 
 from yolox_mods.common import ConfigError, NonFiniteLossError, atomic_save, load_checkpoint
@@ -157,7 +158,7 @@ def fit(model: nn.Module, train: Split, input_size: int, config: TrainConfig,
         optimizer.load_state_dict(state["optimizer"])
         start_epoch = state["epoch"]
         earlier_seconds = state.get("elapsed_seconds", 0.0)
-        print(f"{desc}: resuming after epoch {start_epoch} of {config.epochs} ({checkpoint_path})")
+        logger.info("{}: resuming after epoch {} of {} ({})", desc, start_epoch, config.epochs, checkpoint_path)
     num_classes = len(train.classes)
     for epoch in range(start_epoch, config.epochs):
         model.train()

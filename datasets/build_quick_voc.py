@@ -18,7 +18,6 @@ import sys
 import xml.etree.ElementTree as ET
 
 from PIL import Image
-
 from sources import BuildError, SourceFiles
 
 LISTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lists")

@@ -20,7 +20,6 @@ import os
 import sys
 
 from PIL import Image
-
 from sources import BuildError, SourceFiles
 
 LISTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lists")

@@ -20,11 +20,11 @@ TOOLS = [
     ("tools/plot_curves.py", "yolox_mods.cli.plot_curves"),
     ("tools/publish_weights.py", "yolox_mods.cli.publish_weights"),
     ("tools/quickstart.py", "yolox_mods.cli.quickstart"),
-    ("python -m classification.compress", "classification.compress"),
-    ("python -m classification.evaluate", "classification.evaluate"),
-    ("python -m classification.deploy", "classification.deploy"),
-    ("python -m classification.seeds", "classification.seeds"),
-    ("python -m classification.block_study", "classification.block_study"),
+    ("python -m classification.compress", "classification.cli.compress"),
+    ("python -m classification.evaluate", "classification.cli.evaluate"),
+    ("python -m classification.deploy", "classification.cli.deploy"),
+    ("python -m classification.seeds", "classification.cli.seeds"),
+    ("python -m classification.block_study", "classification.cli.block_study"),
 ]
 
 

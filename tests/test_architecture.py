@@ -1,6 +1,7 @@
 """The layering in docs/architecture.md: the classifier uses only the shared layers, which use nothing else."""
 import ast
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -31,10 +32,34 @@ def within(name, allowed):
     return any(name == a or name.startswith(a + ".") for a in allowed)
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "classification").glob("*.py")), ids=lambda p: p.name)
+CLASSIFIER = sorted((ROOT / "classification").rglob("*.py"))
+# `python -m classification.<name>` as users call it: each of these modules only calls its CLI's main
+ENTRY_POINTS = ("compress", "evaluate", "deploy", "seeds", "block_study")
+
+
+def package_of(path: pathlib.Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+
+
+@pytest.mark.parametrize("path", CLASSIFIER, ids=lambda p: str(p.relative_to(ROOT / "classification")))
 def test_classification_uses_only_blocks_and_common(path):
-    outside = [n for n in project_imports(path) if not within(n, ("classification", *SHARED))]
+    outside = [n for n in project_imports(path, package_of(path)) if not within(n, ("classification", *SHARED))]
     assert outside == []
+
+
+@pytest.mark.parametrize("path", [p for p in CLASSIFIER if p.parent.name != "cli" and p.stem not in ENTRY_POINTS],
+                         ids=lambda p: str(p.relative_to(ROOT / "classification")))
+def test_no_classifier_library_module_imports_a_cli(path):
+    assert [n for n in project_imports(path, package_of(path)) if within(n, ("classification.cli",))] == []
+    assert not re.search(r"\bprint\(", path.read_text())  # library code logs; a CLI's main prints
+
+
+@pytest.mark.parametrize("name", ENTRY_POINTS)
+def test_an_entry_point_module_only_calls_its_cli(name):
+    path = ROOT / "classification" / f"{name}.py"
+    assert project_imports(path, "classification") == [f"classification.cli.{name}"]
+    code = [line for line in path.read_text().splitlines() if line.strip() and not line.startswith('"""')]
+    assert code == [f"from .cli.{name} import main", 'if __name__ == "__main__":', "    main()"]
 
 
 @pytest.mark.parametrize("path", sorted([*(ROOT / "yolox_mods" / "blocks").glob("*.py"),

@@ -322,8 +322,8 @@ def test_best_val_epoch_is_a_secondary_column_read_from_each_runs_curve(tmp_path
 
 
 def test_step_profile_splits_a_real_training_step(synthetic_voc):
-    from yolox_mods.cli.common import load_exp
     from yolox_mods.benchmark import PHASES, profile_training_step, step_profile_table
+    from yolox_mods.cli.common import load_exp
 
     exp = load_exp(os.path.join(ROOT, "exps", "yolox_voc_nano.py"),
                    ["data_dir", synthetic_voc, "input_size", "(128,128)", "random_size", "None", "mosaic_prob", "0.0",

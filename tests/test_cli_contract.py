@@ -12,6 +12,8 @@ from yolox_mods.cli import eval as eval_cli
 from yolox_mods.cli import export_onnx as export_cli
 from yolox_mods.cli import train as train_cli
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 
 def error_line(capfd, main, argv):
     with pytest.raises(SystemExit) as stop:
@@ -26,7 +28,8 @@ def error_line(capfd, main, argv):
     (eval_cli.main, ["-f", "exps/final_nano.py", "--test"], "error: --test evaluates COCO test-dev; VOC has none"),
     (train_cli.main, ["-f", "exps/final_nano.py", "-o"], "error: -o/--occupy pre-allocates GPU memory"),
     (train_cli.main, ["-f", "exps/final_nano.py", "-l", "wandb"], "error: -l: yolox-lite logs to tensorboard only"),
-    (eval_cli.main, ["-n", "final_nanoo"], "error: -n final_nanoo: no exp of that name; choose from dark2fpn_nano"),
+    (eval_cli.main, ["-n", "final_nanoo"],
+     f"error: -n final_nanoo: no exp of that name in {os.path.join(ROOT, 'exps')}; choose from dark2fpn_nano"),
     (eval_cli.main, ["-n", "ghost_nano", "-f", "exps/final_nano.py"], "error: -f exps/final_nano.py and -n "
                                                                       "ghost_nano name different exps"),
     (eval_cli.main, ["-n", "ghost_nano", "--random-weights", "-c", "x.pth"],
@@ -56,9 +59,23 @@ def test_n_finds_the_grouped_exps_that_published_weights_name(tmp_path, monkeypa
     for path in ("twice.py", "group/twice.py"):
         (tmp_path / path).parent.mkdir(exist_ok=True)
         (tmp_path / path).write_text("")
-    monkeypatch.setattr(common, "EXP_DIR", str(tmp_path))
+    monkeypatch.setattr(common, "CHECKOUT_EXPS", str(tmp_path))
     with pytest.raises(common.ConfigError, match="-n twice: more than one exp of that name"):
         common.chosen_exp_file(None, "twice")
+
+
+def test_n_looks_in_the_working_directorys_exps_first(tmp_path, monkeypatch):
+    from yolox_mods.cli import common
+
+    (tmp_path / "exps").mkdir()
+    (tmp_path / "exps" / "final_nano.py").write_text("")
+    (tmp_path / "exps" / "mine.py").write_text("")
+    monkeypatch.chdir(tmp_path)
+    assert common.chosen_exp_file(None, "final_nano") == str(tmp_path / "exps" / "final_nano.py")
+    assert common.chosen_exp_file(None, "ghost_nano") == os.path.join(ROOT, "exps", "ghost_nano.py")
+    with pytest.raises(common.ConfigError, match=f"-n nowhere: no exp of that name in {tmp_path / 'exps'} or "
+                                                 f"{os.path.join(ROOT, 'exps')}; choose from .*mine"):
+        common.chosen_exp_file(None, "nowhere")
 
 
 def test_no_checkpoint_is_an_error_naming_where_it_looked(capfd, tmp_path):
@@ -125,7 +142,8 @@ def test_a_job_already_using_the_cores_is_named(tmp_path):
 CLI_MODULES = ["yolox_mods.cli." + name for name in ("train", "eval", "demo", "export_onnx", "quantize_onnx",
                                                      "benchmark", "check_data", "plot_curves", "publish_weights",
                                                      "quickstart")] + [
-    "classification.compress", "classification.evaluate", "classification.block_study", "classification.seeds"]
+    "classification.compress", "classification.evaluate", "classification.block_study", "classification.seeds",
+    "classification.deploy"]
 
 
 def test_every_cli_runs_with_python_m():
@@ -145,4 +163,5 @@ def test_console_scripts_point_at_those_mains():
     from importlib.metadata import entry_points
 
     scripts = {e.name: e.value for e in entry_points(group="console_scripts") if e.name.startswith("yolox-lite-")}
-    assert set(scripts.values()) == {m + ":main" for m in CLI_MODULES}
+    mains = {module.replace("classification.", "classification.cli.") + ":main" for module in CLI_MODULES}
+    assert set(scripts.values()) == mains

@@ -111,8 +111,8 @@ def test_recycle_from_trashnet(tmp_path, as_zip):
         with zipfile.ZipFile(source, "w") as archive:
             for name in ("glass/glass1.jpg", "trash/trash2.jpg", "paper/paper3.jpg"):
                 archive.write(release / name, f"dataset-resized/{name}")
-    lists = write_lists(tmp_path / "lists", {"recycle_train": ["glass/glass1.jpg"],
-                                              "recycle_val": ["trash/trash2.jpg"], "recycle_test": ["paper/paper3.jpg"]})
+    lists = write_lists(tmp_path / "lists", {"recycle_train": ["glass/glass1.jpg"], "recycle_val": ["trash/trash2.jpg"],
+                                              "recycle_test": ["paper/paper3.jpg"]})
     result = run("build_recycle.py", "--trashnet", source, "--dest", str(tmp_path / "out"), "--lists", lists)
     assert result.returncode == 0, result.stderr
     assert "train: 1 images (glass 1)" in result.stdout and "val: 1 images (trash 1)" in result.stdout
@@ -140,8 +140,8 @@ def test_recycle_links_a_copy_built_before_the_test_split(tmp_path):
     for name in ("train/glass/glass1.jpg", "val/trash/trash2.jpg", "val/paper/paper3.jpg"):
         os.makedirs(old / os.path.dirname(name), exist_ok=True)
         Image.new("RGB", (96, 96)).save(old / name)
-    lists = write_lists(tmp_path / "lists", {"recycle_train": ["glass/glass1.jpg"],
-                                              "recycle_val": ["trash/trash2.jpg"], "recycle_test": ["paper/paper3.jpg"]})
+    lists = write_lists(tmp_path / "lists", {"recycle_train": ["glass/glass1.jpg"], "recycle_val": ["trash/trash2.jpg"],
+                                              "recycle_test": ["paper/paper3.jpg"]})
     result = run("build_recycle.py", "--built", str(old), "--dest", str(tmp_path / "out"), "--lists", lists)
     assert result.returncode == 0, result.stderr
     assert os.path.realpath(tmp_path / "out" / "test" / "paper" / "paper3.jpg") == str(old / "val" / "paper" /

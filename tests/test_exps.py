@@ -1,8 +1,8 @@
 """Every exp builds, runs a CPU forward, and matches the measured params/GFLOPs table (and the reference's)."""
 import glob
-from copy import deepcopy
 import os
 import re
+from copy import deepcopy
 
 import pytest
 import torch

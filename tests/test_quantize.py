@@ -12,8 +12,15 @@ from yolox_mods.benchmark.latency import untie_constants
 from yolox_mods.cli import quantize_onnx as quantize_cli
 from yolox_mods.cli.common import load_exp
 from yolox_mods.export import export_onnx
-from yolox_mods.quantize import (calibration_batches, output_fidelity, output_tail, quantization_sensitivity,
-                                 quantize_onnx, quantize_openvino, training_images)
+from yolox_mods.quantize import (
+    calibration_batches,
+    output_fidelity,
+    output_tail,
+    quantization_sensitivity,
+    quantize_onnx,
+    quantize_openvino,
+    training_images,
+)
 from yolox_mods.runtime import OnnxDetector, OpenVINODetector
 from yolox_mods.weights import weights_digest
 

@@ -7,8 +7,15 @@ import pytest
 
 from yolox_mods.common import DataError
 from yolox_mods.data.voc import VOCRecord
-from yolox_mods.evaluators import (MatchedEvaluation, class_ap, evaluate_voc, load_matches, match_class,
-                                   paired_bootstrap, save_matches)
+from yolox_mods.evaluators import (
+    MatchedEvaluation,
+    class_ap,
+    evaluate_voc,
+    load_matches,
+    match_class,
+    paired_bootstrap,
+    save_matches,
+)
 from yolox_mods.evaluators.bootstrap import resampled_ap, resampled_map50
 
 CLASSES = ("cat", "dog", "bus")
@@ -50,10 +57,10 @@ def yolox_voc_ap(tmp_path, records, detections, label, threshold):
     annotations.mkdir(exist_ok=True)
     for record in records:
         objects = "".join(
-            f"<object><name>{CLASSES[int(l)]}</name><pose>x</pose><truncated>0</truncated>"
+            f"<object><name>{CLASSES[int(label)]}</name><pose>x</pose><truncated>0</truncated>"
             f"<difficult>{int(d)}</difficult><bndbox><xmin>{int(b[0])}</xmin><ymin>{int(b[1])}</ymin>"
             f"<xmax>{int(b[2])}</xmax><ymax>{int(b[3])}</ymax></bndbox></object>"
-            for b, l, d in zip(record.boxes, record.labels, record.difficult))
+            for b, label, d in zip(record.boxes, record.labels, record.difficult))
         (annotations / f"{record.image_id}.xml").write_text(f"<annotation>{objects}</annotation>")
     (tmp_path / "set.txt").write_text("\n".join(r.image_id for r in records))
     with open(tmp_path / f"det_{CLASSES[label]}.txt", "w") as file:

@@ -1,6 +1,5 @@
 """Published weights: the manifest's hashes hold, a published file loads as it is, and (with the data) reproduces."""
 import hashlib
-import json
 import os
 
 import pytest
@@ -9,6 +8,7 @@ import torch
 from yolox_mods.cli.common import load_exp
 from yolox_mods.common import atomic_save, load_checkpoint, load_exact
 from yolox_mods.common.errors import CheckpointError
+from yolox_mods.evaluators import EvalRecord
 from yolox_mods.weights import publish, read_manifest, verify, weights_digest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -21,8 +21,8 @@ def fake_run(run_dir, exp, model=None, epochs=45):
     os.makedirs(run_dir, exist_ok=True)
     atomic_save({"model": model.state_dict(), "train_model": model.state_dict(), "optimizer": {}, "start_epoch": epochs,
                  "exp_name": exp.exp_name, "num_classes": 20}, os.path.join(run_dir, "latest_ckpt.pth"))
-    with open(os.path.join(run_dir, "test_eval.json"), "w") as file:
-        json.dump({"exp": exp.exp_name, "mAP50": 12.3456, "mAP50_95": 6.5, "images": 2000, "split": "test"}, file)
+    EvalRecord(exp=exp.exp_name, split="test", image_sets=[["2007", "test"]], images=2000, map50=12.3456,
+               map50_95=6.5, per_class_ap50={}, epoch=epochs).write(os.path.join(run_dir, "test_eval.json"))
     return model
 
 
@@ -133,5 +133,5 @@ def test_a_published_checkpoint_reproduces_its_val_score(capfd):
     # the protocol's val images are voc_mini's test split: scored as this folder's test split
     eval_cli.main(["-f", exp_file, "-c", os.path.join(WEIGHTS, entry["file"]), "-b", "16", "--device", "cpu",
                    "--protocol", entry["protocol"], "--split", "test", "data_dir", VAL_VOC])
-    line = next(l for l in capfd.readouterr().out.splitlines() if l.startswith("mAP50:"))
+    line = next(text for text in capfd.readouterr().out.splitlines() if text.startswith("mAP50:"))
     assert float(line.split()[1]) == pytest.approx(entry["val"]["mAP50"], abs=0.05)

@@ -68,11 +68,11 @@ class LiteExp(Exp):
         self.grad_clip_norm = 0.0
         # on a NaN/Inf loss: "stop" (keep the last good checkpoint and fail) or "skip" the step
         self.nonfinite_loss = "stop"
-        # train in NHWC memory layout: on this CPU a training step is 1.27x faster for stock nano and 1.64x for
-        # final_nano, whose large depthwise kernels gain most (docs/results.md)
+        # train in NHWC memory layout: PyTorch's CPU depthwise kernels are faster in NHWC, and the large-kernel
+        # variants gain most (measured in docs/results.md)
         self.channels_last = True
-        # torch.compile the backbone and the head's conv towers (eager on failure); off until it pays on this CPU
-        # including its compile time (docs/results.md, "training throughput")
+        # torch.compile the backbone and the head's conv towers (eager on failure); off until it pays for its
+        # compile time on the CPU at hand (docs/results.md, "training throughput")
         self.compile_model = False
         # after the last epoch, score the evaluated (EMA) weights once on test_sets: the run's headline
         self.test_at_end = True
@@ -147,10 +147,14 @@ class LiteExp(Exp):
                           class_names=self.class_names)
 
     def get_data_loader(self, batch_size, is_distributed, no_aug=False, cache_img=False):
-        from yolox.data import (InfiniteSampler, MosaicDetection, TrainTransform, YoloBatchSampler,
-                                worker_init_reset_seed)
-        from yolox.utils import get_rank
-        from yolox.utils import wait_for_the_master
+        from yolox.data import (
+            InfiniteSampler,
+            MosaicDetection,
+            TrainTransform,
+            YoloBatchSampler,
+            worker_init_reset_seed,
+        )
+        from yolox.utils import get_rank, wait_for_the_master
 
         from .data import GuardedYoloxLoader, detection_collate
 

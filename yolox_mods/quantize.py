@@ -139,9 +139,12 @@ def quantization_sensitivity(fp32_path: str, int8_path: str, images: Sequence[st
     their saturation; the deployed model's mAP does). Each row names the node that produces the tensor, which is
     what ``keep_float`` takes."""
     import onnx
-    from onnxruntime.quantization.qdq_loss_debug import (collect_activations, compute_activation_error,
-                                                         create_activation_matching,
-                                                         modify_model_output_intermediate_tensors)
+    from onnxruntime.quantization.qdq_loss_debug import (
+        collect_activations,
+        compute_activation_error,
+        create_activation_matching,
+        modify_model_output_intermediate_tensors,
+    )
 
     if not images:
         raise ConfigError("a sensitivity measurement needs images (training or validation, never test)")

@@ -3,9 +3,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from classification.channels import channel_spaces, stage_space
 from classification.models import ShuffleNetV1
-from classification.prune import prune_channels
+from classification.techniques.channels import channel_spaces, stage_space
+from classification.techniques.prune import prune_channels
 
 
 def unpruned():

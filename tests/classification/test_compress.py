@@ -11,13 +11,13 @@ import time
 import pytest
 import torch
 
-from classification.compress import Pipeline, main
-from tests.classification.recipes import tiny_recipe
-from classification.models import load_model
+from classification.cli.compress import main
 from classification.data import load_data, make_synthetic_folder
 from classification.metrics import compression_score
-from classification.models import ShuffleNetV1
+from classification.models import ShuffleNetV1, load_model
+from classification.pipeline import Pipeline
 from classification.train import TrainConfig, fit
+from tests.classification.recipes import tiny_recipe
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SMOKE = os.path.join(ROOT, "classification", "recipes", "smoke.yaml")
@@ -30,7 +30,7 @@ def image_folder(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_pipeline_all_stages_then_resume(image_folder, tmp_path, capsys):
+def test_pipeline_all_stages_then_resume(image_folder, tmp_path, log_messages):
     out = str(tmp_path / "run")
     main(["--data", image_folder, "--recipe", SMOKE, "--output", out])
     rows = {r["stage"]: r for r in json.load(open(os.path.join(out, "results.json")))}
@@ -62,10 +62,10 @@ def test_pipeline_all_stages_then_resume(image_folder, tmp_path, capsys):
     kd_scratch, _, _ = load_model(os.path.join(out, "kd_scratch.pth"))
     assert kd_scratch.config == model.config
     assert not torch.equal(kd_scratch.state_dict()["classifier.weight"], scratch.state_dict()["classifier.weight"])
-    capsys.readouterr()
+    log_messages.clear()
 
     main(["--data", image_folder, "--recipe", SMOKE, "--output", out])
-    assert capsys.readouterr().out.count("done, skipped") == 12
+    assert sum(message.endswith("done, skipped") for message in log_messages) == 12
 
     os.remove(os.path.join(out, "distill.pth"))  # a stage whose checkpoint is gone runs again, alone
     main(["--data", image_folder, "--recipe", SMOKE, "--output", out, "--stages", "distill"])
@@ -240,8 +240,8 @@ def test_sigkill_mid_stage_then_resume(image_folder, tmp_path):
 
     resumed = run_cli("classification.compress", *command[3:])
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert "baseline: done, skipped" in resumed.stdout
-    assert re.search(r"resuming after epoch [1-7] of 8 \(.*teacher\.epoch\.pth\)", resumed.stdout)
+    assert "baseline: done, skipped" in resumed.stderr
+    assert re.search(r"resuming after epoch [1-7] of 8 \(.*teacher\.epoch\.pth\)", resumed.stderr)
     rows = {row["stage"]: row for row in json.load(open(out / "results.json"))}
     assert set(rows) == {"baseline", "teacher", "distill"}
     assert 10_000 < rows["teacher"]["seconds"] < 10_000 + 300
@@ -249,7 +249,7 @@ def test_sigkill_mid_stage_then_resume(image_folder, tmp_path):
 
 def test_each_input_size_row_times_only_its_own_training(tmp_path, monkeypatch):
     """A clock that moves only while a model trains (10 s each): every row reports 10 s, not 10, 20, 30."""
-    import classification.compress as compress
+    import classification.pipeline as compress
 
     root = make_synthetic_folder(str(tmp_path / "data"), classes=2, train_per_class=2, val_per_class=2, size=48)
     train, val, _ = load_data(root)

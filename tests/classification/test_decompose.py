@@ -1,13 +1,12 @@
 import pytest
 import torch
 
-from yolox_mods.blocks import ChannelShuffle
-
-from classification.channels import shuffle_positions
-from classification.decompose import decompose_groups
 from classification.metrics import count_macs
 from classification.models import ShuffleNetV1
-from classification.prune import dense_weight, load_from_dense, prune_channels, select_channels
+from classification.techniques.channels import shuffle_positions
+from classification.techniques.decompose import decompose_groups
+from classification.techniques.prune import dense_weight, load_from_dense, prune_channels, select_channels
+from yolox_mods.blocks import ChannelShuffle
 
 
 def block_mask(out_splits, in_splits):

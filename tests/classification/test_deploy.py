@@ -5,8 +5,8 @@ import os
 import pytest
 import torch
 
+from classification.cli.deploy import main
 from classification.data import load_data, make_synthetic_folder
-from classification.deploy import main
 from classification.models import ShuffleNetV1, save_model
 from classification.train import TrainConfig, evaluate, fit
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from classification.distill import DistillKL, Distiller, TrueLabelKL
+from classification.techniques.distill import Distiller, DistillKL, TrueLabelKL
 
 
 class Constant(nn.Module):
@@ -67,7 +67,7 @@ def test_unknown_method_and_no_teacher():
 
 
 def test_similarity_preserving_loss_ignores_width_and_scale_but_not_relations():
-    from classification.distill import sp_loss
+    from classification.techniques.distill import sp_loss
 
     torch.manual_seed(0)
     teacher = [torch.randn(6, 8, 4, 4), torch.randn(6, 16, 2, 2)]
@@ -79,7 +79,7 @@ def test_similarity_preserving_loss_ignores_width_and_scale_but_not_relations():
 
 
 def test_rkd_distance_loss_is_scale_invariant():
-    from classification.distill import rkd_distance_loss
+    from classification.techniques.distill import rkd_distance_loss
 
     torch.manual_seed(0)
     teacher = [torch.randn(5, 8, 3, 3)]
@@ -127,7 +127,7 @@ def test_fitnet_regressor_trains_with_the_student_and_resumes(tmp_path):
 def test_a_teacher_that_does_not_beat_the_bar_stops_the_run_before_distilling():
     from types import SimpleNamespace
 
-    from classification.compress import check_teachers
+    from classification.pipeline import check_teachers
 
     pipeline = SimpleNamespace(rows=[{"stage": "wide", "f1": 0.60}, {"stage": "long", "f1": 0.70},
                                      {"stage": "best", "f1": 0.80}])

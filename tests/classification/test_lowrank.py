@@ -2,14 +2,13 @@
 import pytest
 import torch
 
-from yolox_mods.blocks import LowRankPointwise
-from yolox_mods.common import ConfigError
-
-from classification.decompose import decompose_groups
-from classification.lowrank import factorise, factorise_to_macs, group_ranks, tucker2_pointwise
 from classification.metrics import count_macs
 from classification.models import ShuffleNetV1, load_model, save_model
-from classification.prune import prune_stage_channels
+from classification.techniques.decompose import decompose_groups
+from classification.techniques.lowrank import factorise, factorise_to_macs, group_ranks, tucker2_pointwise
+from classification.techniques.prune import prune_stage_channels
+from yolox_mods.blocks import LowRankPointwise
+from yolox_mods.common import ConfigError
 
 
 @pytest.mark.parametrize("out_channels,in_channels,rank", [(20, 30, 5), (80, 20, 7), (15, 6, 2), (9, 9, 8)])

@@ -4,8 +4,15 @@ import torch
 
 from classification.metrics import count_macs
 from classification.models import ShuffleNetV1
-from classification.prune import (cascade_keep, channels_for_ratio, prune_channels, prune_layers, prune_to_macs,
-                                  select_channels, unit_weight_std)
+from classification.techniques.prune import (
+    cascade_keep,
+    channels_for_ratio,
+    prune_channels,
+    prune_layers,
+    prune_to_macs,
+    select_channels,
+    unit_weight_std,
+)
 
 
 @pytest.fixture
@@ -120,8 +127,8 @@ def test_a_budget_is_reached_past_channels_that_would_empty_a_group():
 
 
 def test_hrank_scores_the_rank_of_each_channels_feature_maps():
-    from classification.channels import channel_spaces
-    from classification.prune import hrank_importance
+    from classification.techniques.channels import channel_spaces
+    from classification.techniques.prune import hrank_importance
 
     torch.manual_seed(0)
     maps = torch.randn(4, 3, 6, 6)                                   # full rank 6
@@ -132,8 +139,8 @@ def test_hrank_scores_the_rank_of_each_channels_feature_maps():
 
 
 def test_taylor_scores_average_the_absolute_per_image_mean_of_activation_times_gradient():
-    from classification.channels import channel_spaces
-    from classification.prune import taylor_importance
+    from classification.techniques.channels import channel_spaces
+    from classification.techniques.prune import taylor_importance
 
     products = torch.zeros(4, 3, 2, 2)
     products[:, 0] = 1.0                                    # mean 1 in every image
@@ -148,7 +155,7 @@ def test_taylor_products_of_the_last_stage_match_the_gradient_worked_out_by_hand
     gradient at a is (W^T (softmax - onehot) / N) / (H W) at every position, so mean(a x gradient) over positions is
     p x (W^T (softmax - onehot) / N) / (H W)."""
     from classification.data import load_data, make_loader, make_synthetic_folder
-    from classification.prune import stage_outputs
+    from classification.techniques.prune import stage_outputs
 
     root = make_synthetic_folder(str(tmp_path / "d"), classes=3, train_per_class=4, val_per_class=1, size=48)
     train, _, _ = load_data(root)

@@ -6,7 +6,7 @@ import os
 import pytest
 import yaml
 
-from classification.compress import main
+from classification.cli.compress import main
 from classification.recipe import KINDS, check_recipe
 from tests.classification.recipes import tiny_recipe
 
@@ -106,7 +106,7 @@ TINY = tiny_recipe("""  - {name: baseline, kind: train}
 """)
 
 
-def test_finished_stages_are_reused_only_for_the_same_data_and_config(tmp_path, capfd):
+def test_finished_stages_are_reused_only_for_the_same_data_and_config(tmp_path, capfd, log_messages):
     from classification.data import make_synthetic_folder
 
     first = make_synthetic_folder(str(tmp_path / "a"), classes=2, train_per_class=4, val_per_class=2, size=40)
@@ -116,7 +116,7 @@ def test_finished_stages_are_reused_only_for_the_same_data_and_config(tmp_path, 
     out = str(tmp_path / "out")
     main(["--data", first, "--recipe", str(recipe), "--output", out])
     main(["--data", first, "--recipe", str(recipe), "--output", out])
-    assert "baseline: done, skipped" in capfd.readouterr().out
+    assert "baseline: done, skipped" in log_messages
     for data, text in ((other, TINY), (first, TINY.replace("lr: 0.05", "lr: 0.02"))):
         recipe.write_text(text)
         with pytest.raises(SystemExit):
@@ -124,9 +124,9 @@ def test_finished_stages_are_reused_only_for_the_same_data_and_config(tmp_path, 
         assert capfd.readouterr().err.strip().splitlines()[-1] == (
             f"error: stage 'baseline' in {out} was run on other data or with another recipe; use another --output, "
             "or --force to run it again")
+    log_messages.clear()
     main(["--data", first, "--recipe", str(recipe), "--output", out, "--force"])
-    printed = capfd.readouterr().out
-    assert "baseline: train" in printed and "pruned: layer_prune" in printed
+    assert "baseline: train" in log_messages and "pruned: layer_prune" in log_messages
     # a stage whose input model's stage changed is stale too, though its own keys did not change
     recipe.write_text(TINY.replace("lr: 0.05", "lr: 0.02").replace("kind: train}", "kind: train, epochs: 2}"))
     with pytest.raises(SystemExit):
@@ -150,7 +150,7 @@ def test_committed_recipes_are_valid_and_define_shared_stages_alike():
     """Runs of several recipes share one output folder per seed (a stage already done is skipped by its
     fingerprint), so a stage name used by two committed recipes must be defined alike in both, and their
     settings must be the default's."""
-    from classification.compress import RECIPES, load_recipe
+    from classification.recipe import RECIPES, load_recipe
 
     def settings(recipe):
         return {key: value for key, value in recipe.items() if key != "stages"}

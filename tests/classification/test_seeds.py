@@ -4,8 +4,8 @@ import os
 
 import pytest
 
+from classification.cli.seeds import main
 from classification.models import ShuffleNetV1, save_model
-from classification.seeds import main
 
 
 def write_run(folder, rows):

@@ -5,11 +5,18 @@ import os
 import pytest
 import torch
 
-from classification.compress import main
+from classification.cli.compress import main
 from classification.data import load_data, make_synthetic_folder
 from classification.models import ShuffleNetV1, load_model, save_model
-from classification.sparsity import (apply_masks, magnitude_masks, make_permanent, pack_state_dict, prunable,
-                                     snip_masks, sparsity_of, unpack_state_dict)
+from classification.storage import pack_state_dict, unpack_state_dict
+from classification.techniques.sparsity import (
+    apply_masks,
+    magnitude_masks,
+    make_permanent,
+    prunable,
+    snip_masks,
+    sparsity_of,
+)
 from classification.train import TrainConfig, fit
 from tests.classification.recipes import tiny_recipe
 

@@ -26,8 +26,9 @@ def model_size(model: torch.nn.Module, size: int = 416):
 def untie_constants(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
     """Give every BatchNorm distinct seeded statistics and every conv bias seeded values (in place), so that an
     untrained model exports as a trained one does. Default-initialised BNs fold into identical zero biases (and
-    YOLOX's head starts its prediction biases at one prior), which the ONNX exporter shares between convs; ONNX Runtime's INT8 quantizer then builds a slower graph (stock nano at 256 measured 2.3-2.5x its FP32
-    time untrained, 1.1-1.3x trained or untied; docs/results.md). FP32 latency does not depend on the values."""
+    YOLOX's head starts its prediction biases at one prior), which the ONNX exporter shares between convs; ONNX
+    Runtime's INT8 quantizer then builds a slower graph than a trained model's (measured in docs/results.md). FP32
+    latency does not depend on the values."""
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for bn in (m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)):

@@ -9,9 +9,20 @@ import time
 
 import torch
 
-from ..benchmark import (RUNTIMES, add_evaluations, measure_variants, onnx_time_by_op, plain_loop_img_per_s,
-                         profile_table, profile_training_step, read_ablations, read_evaluations, step_profile_table,
-                         untie_constants, write_report)
+from ..benchmark import (
+    RUNTIMES,
+    add_evaluations,
+    measure_variants,
+    onnx_time_by_op,
+    plain_loop_img_per_s,
+    profile_table,
+    profile_training_step,
+    read_ablations,
+    read_evaluations,
+    step_profile_table,
+    untie_constants,
+    write_report,
+)
 from ..common import ConfigError, atomic_write_text, exits_cleanly_on_bad_input
 from ..core import TrainOptions, train
 from ..data.synthetic import make_synthetic_voc

@@ -4,8 +4,8 @@ import sys
 
 from yolox.data.datasets.voc_classes import VOC_CLASSES
 
-from ..data import scan_voc
 from ..common import exits_cleanly_on_bad_input
+from ..data import scan_voc
 
 
 def make_parser():

@@ -37,20 +37,33 @@ def add_lite_arguments(parser):
     return parser
 
 
-EXP_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "exps")
+# the exps/ of this checkout, when the package runs from one (an installed package has none beside it)
+CHECKOUT_EXPS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "exps")
+
+
+def exp_dirs():
+    """Where ``-n`` looks, in order: ./exps of the working directory (YOLOX's convention), then this checkout's."""
+    dirs = [os.path.abspath("exps")]
+    if os.path.isdir(CHECKOUT_EXPS) and os.path.abspath(CHECKOUT_EXPS) != dirs[0]:
+        dirs.append(CHECKOUT_EXPS)
+    return dirs
 
 
 def exp_file_for(name: str) -> str:
-    """YOLOX's ``-n NAME``: the exp file ``exps/NAME.py`` of this repository, or ``exps/<group>/NAME.py`` (the
-    ablation and activation exps: their published weights name the exp alone)."""
-    exps = glob.glob(os.path.join(EXP_DIR, "*.py")) + glob.glob(os.path.join(EXP_DIR, "*", "*.py"))
-    found = [path for path in exps if os.path.basename(path) == name + ".py"]
-    if len(found) > 1:
-        raise ConfigError(f"-n {name}: more than one exp of that name ({', '.join(sorted(found))}); give one with -f")
-    if not found:
-        known = sorted(os.path.splitext(os.path.basename(path))[0] for path in exps)
-        raise ConfigError(f"-n {name}: no exp of that name; choose from {', '.join(known)}")
-    return found[0]
+    """YOLOX's ``-n NAME``: the exp file ``NAME.py`` or ``<group>/NAME.py`` (the ablation and activation exps: their
+    published weights name the exp alone) in the first of ``exp_dirs()`` that has one."""
+    known = set()
+    for exp_dir in exp_dirs():
+        exps = glob.glob(os.path.join(exp_dir, "*.py")) + glob.glob(os.path.join(exp_dir, "*", "*.py"))
+        found = [path for path in exps if os.path.basename(path) == name + ".py"]
+        if len(found) > 1:
+            raise ConfigError(f"-n {name}: more than one exp of that name ({', '.join(sorted(found))}); give one "
+                              "with -f")
+        if found:
+            return found[0]
+        known |= {os.path.splitext(os.path.basename(path))[0] for path in exps}
+    raise ConfigError(f"-n {name}: no exp of that name in {' or '.join(exp_dirs())}"
+                      + (f"; choose from {', '.join(sorted(known))}" if known else "; give an exp file with -f"))
 
 
 def chosen_exp_file(exp_file: Optional[str], name: Optional[str]) -> str:

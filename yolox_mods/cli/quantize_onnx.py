@@ -9,8 +9,14 @@ import json
 from ..common import ConfigError, exits_cleanly_on_bad_input
 from ..common.io import atomic_open
 from ..common.onnx import CALIBRATIONS, TYPE_PAIRS
-from ..quantize import (OPENVINO_PRESETS, output_fidelity, quantization_sensitivity, quantize_onnx, quantize_openvino,
-                        training_images)
+from ..quantize import (
+    OPENVINO_PRESETS,
+    output_fidelity,
+    quantization_sensitivity,
+    quantize_onnx,
+    quantize_openvino,
+    training_images,
+)
 from .common import chosen_exp_file, load_exp
 
 

@@ -8,7 +8,6 @@ from ..common.cli import warn_if_cores_are_shared
 from ..core import TrainOptions, train
 from .common import add_lite_arguments, checked_args, launch_workers, load_exp
 
-
 # YOLOX flags that have no meaning here: refused when given, never silently ignored
 REFUSED = {
     "occupy": (False, "-o/--occupy pre-allocates GPU memory in YOLOX; yolox-lite does not support it"),

@@ -3,8 +3,15 @@ plotting, loader-worker guards and the CLI error wrapper. Imports nothing else o
 from .cli import exits_cleanly_on_bad_input, fail
 from .errors import CheckpointError, ConfigError, DataError, NonFiniteLossError, UserError, WriteError
 from .images import read_image
-from .io import (atomic_open, atomic_save, atomic_write_bytes, atomic_write_text, load_checkpoint, load_exact,
-                 load_matching)
+from .io import (
+                 atomic_open,
+                 atomic_save,
+                 atomic_write_bytes,
+                 atomic_write_text,
+                 load_checkpoint,
+                 load_exact,
+                 load_matching,
+)
 from .seeds import seed_everything, seed_stats, seed_worker, versus
 from .worker_guard import GuardedDataLoader, GuardedLoaderMixin, SampleTracker, worker_death_message
 

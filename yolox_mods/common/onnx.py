@@ -36,8 +36,13 @@ def static_int8(fp32_path: str, batches: Callable[[], Iterator[dict]], types: st
     float. A histogram calibration (percentile, entropy) cannot bin a tensor whose values are (almost) constant,
     as in untrained models: the model is then calibrated with minmax, and the method returned says so."""
     import onnx
-    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
-                                          quantize_static)
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
 
     if types not in TYPE_PAIRS:
         raise ConfigError(f"types must be one of {sorted(TYPE_PAIRS)}, got {types!r}")

@@ -28,8 +28,8 @@ def rotated_block_latency(runners: Dict[str, Callable[[], None]], repeats: int, 
     """Median ms per call of each runner: ``rounds`` rounds, in each a warm block of ``repeats / rounds`` calls
     per runner, taken in turn. Blocks measure each model as it is deployed (back to back, its own threads warm);
     call-by-call interleaving would not, because an ONNX Runtime session's idle threads keep spinning after a
-    call and steal the cores from the next session (measured: final_nano 1.89x stock interleaved, 1.36x in
-    blocks). Rotating the blocks spreads this machine's load drift over every runner."""
+    call and steal the cores from the next session (docs/results.md measured the difference). Rotating the blocks
+    spreads the machine's load drift over every runner."""
     per_block = max(1, -(-repeats // rounds))
     times = {name: [] for name in runners}
     progress = tqdm(total=rounds * len(runners), desc="latency", leave=False)

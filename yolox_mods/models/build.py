@@ -2,7 +2,7 @@
 from typing import Mapping, Optional
 
 import torch.nn as nn
-from yolox.models import YOLOX, YOLOPAFPN, YOLOXHead
+from yolox.models import YOLOPAFPN, YOLOX, YOLOXHead
 
 from ..blocks import BlockSpec, create_act
 from .dark2_pafpn import Dark2PAFPN

@@ -15,8 +15,8 @@ import torch
 from yolox_mods.blocks import GroupPointwiseConv, LowRankPointwise
 from yolox_mods.common import ConfigError
 
-from .metrics import count_macs
-from .models import ShuffleNetV1, build_model
+from ..metrics import count_macs
+from ..models import ShuffleNetV1, build_model
 
 # bisection steps of ``factorise_to_macs``: the ratio is then known to 2^-12, finer than one rank of any group
 SEARCH_STEPS = 12

@@ -1,7 +1,7 @@
 """Structured pruning of ShuffleNetV1: whole units (layer pruning) and stage output channels (channel pruning).
 
 Both return a new, genuinely smaller ``ShuffleNetV1`` (fewer thop MACs), rebuilt from its config and loaded with
-the kept weights. As in Torch-Pruning, which layers share a channel (``classification.channels``), how much a
+the kept weights. As in Torch-Pruning, which layers share a channel (``techniques.channels``), how much a
 channel matters (``IMPORTANCE``, a function of one channel space) and the structural surgery (``prune_channels``,
 cutting every layer linked to a space) are separate. Torch-Pruning itself is not used: 1.6.1 builds this model's
 dependency graph but gives the stride-2 unit's concat of pooled shortcut and branch no index offsets and fails
@@ -18,10 +18,10 @@ import torch.nn.functional as F
 from yolox_mods.blocks import GroupPointwiseConv, LowRankPointwise
 from yolox_mods.common import ConfigError
 
+from ..data import Split, make_loader
+from ..metrics import count_macs
+from ..models import ShuffleNetV1, StageTaps, build_model
 from .channels import ChannelSpace, cascade, channel_spaces, kept_channels, stage_space
-from .data import Split, make_loader
-from .metrics import count_macs
-from .models import ShuffleNetV1, StageTaps, build_model
 
 
 # ----------------------------------------------------------------------------- group pointwise helpers

@@ -4,7 +4,7 @@ Every old group of (in_i -> out_i) channels is cut into ``factor`` smaller group
 group starts from the matching diagonal block of the old weights; the off-diagonal blocks are what the model
 gives up. The channel shuffle follows the new group count, so the depthwise conv and the second 1x1 conv are
 re-indexed to see every mid channel where it now lands: where that is, old and new, comes from each unit's mid
-channel space (``classification.channels``).
+channel space (``techniques.channels``).
 """
 import copy
 from typing import List, Sequence
@@ -13,8 +13,8 @@ import torch
 
 from yolox_mods.common import ConfigError
 
+from ..models import ShuffleNetV1, build_model
 from .channels import channel_spaces, stage_space
-from .models import ShuffleNetV1, build_model
 from .prune import check_full_rank, dense_weight, load_from_dense
 
 

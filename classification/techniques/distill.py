@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from yolox_mods.common import ConfigError
 
-from .models import StageTaps
+from ..models import StageTaps
 
 
 class DistillKL(nn.Module):
