@@ -1,15 +1,16 @@
-"""``python -m classification.deploy --ckpt X --data DIR``: a compressed classifier as it runs on a CPU: exported to
-ONNX, quantized to INT8 (ONNX Runtime static QDQ, calibrated on training images only), and scored in ONNX Runtime
-on the test split: macro F1, accuracy, bytes and batch-1 latency, FP32 against INT8."""
+"""A compressed classifier as it runs on a CPU: exported to ONNX, quantized to INT8 (ONNX Runtime static QDQ,
+calibrated on training images only), and scored in ONNX Runtime on the test split: macro F1, accuracy, bytes and
+batch-1 latency, FP32 against INT8 (``python -m classification.deploy``)."""
+import functools
 import os
-from typing import Iterator, List
+from typing import Dict, Iterator, List, Optional
 
 import numpy as np
 import torch
 
 from yolox_mods.common import ConfigError, atomic_open
 from yolox_mods.common.onnx import onnx_session, static_int8
-from yolox_mods.common.timing import median_ms
+from yolox_mods.common.timing import LatencyRun, ThreadSettings, measure_latency
 
 from .data import ImageDataset, Split, load_data
 from .metrics import count_macs, macro_f1
@@ -48,16 +49,25 @@ def quantize_classifier(fp32_path: str, int8_path: str, train: Split, size: int,
     return used
 
 
-def onnx_scores(path: str, split: Split, size: int, runs: int = 100) -> dict:
-    """Macro F1 and accuracy of an ONNX classifier on ``split`` (2 threads) and its median batch-1 milliseconds over
-    ``runs`` timed passes after 5 warm-up ones."""
+def onnx_scores(path: str, split: Split, size: int) -> dict:
+    """Macro F1 and accuracy of an ONNX classifier on ``split``, and its size on disk."""
     session = onnx_session(path, threads=2)
     logits = [session.run(None, feed)[0] for feed in feeds(split, size, range(len(split.labels)))]
     predictions = np.concatenate(logits).argmax(1)
     labels = np.asarray(split.labels)
-    image = next(feeds(split, size, [0]))
     return {"f1": macro_f1(labels, predictions, len(split.classes)), "accuracy": float(np.mean(predictions == labels)),
-            "latency_ms": median_ms(lambda: session.run(None, image), runs), "bytes": os.path.getsize(path)}
+            "bytes": os.path.getsize(path)}
+
+
+def onnx_latency(paths: Dict[str, str], size: int, runs: int, threads: Optional[ThreadSettings] = None) -> LatencyRun:
+    """Batch-1 latency of the ONNX files ``paths`` (name -> file) side by side in one harness run: 7 rounds of warm
+    blocks of ``runs`` / 7 calls each, every session on ``threads``."""
+    threads = threads or ThreadSettings()
+    image = {"images": np.random.default_rng(0).standard_normal((1, 3, size, size)).astype(np.float32)}
+    runners = {name: functools.partial(onnx_session(path, threads.threads, threads.spinning,
+                                                    threads.inter_threads).run, None, image)
+               for name, path in paths.items()}
+    return measure_latency(runners, calls_per_block=max(1, runs // 7), threads=threads)
 
 
 def deploy(ckpt: str, data: str, output: str, calib: int = 100, runs: int = 100, types: str = "u8s8",
@@ -76,11 +86,13 @@ def deploy(ckpt: str, data: str, output: str, calib: int = 100, runs: int = 100,
     used = quantize_classifier(fp32, int8, train, size, calib, types=types, reduce_range=reduce_range,
                                calibration=calibration)
     macs = count_macs(model, size)
+    latency = onnx_latency({"FP32": fp32, "INT8": int8}, size, runs)
     rows = []
     for precision, path in (("FP32", fp32), ("INT8", int8)):
-        scores = onnx_scores(path, split, size, runs)
+        ratio = latency.ratio(precision, "FP32")
         rows.append({"checkpoint": ckpt, "precision": precision, "split": split_name, "images": len(split.labels),
-                     "macs": macs, **scores})
+                     "macs": macs, **onnx_scores(path, split, size), "latency_ms": latency.ms(precision),
+                     "latency_vs_fp32": ratio.describe(), "latency_run": latency.describe()})
     rows[1]["int8"] = {"types": types, "reduce_range": reduce_range, "calibration": used,
                        "calibration_images": calib}
     return rows

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from yolox_mods.common import ConfigError, DataError
-from yolox_mods.common.timing import median_ms
+from yolox_mods.common.timing import measure_latency
 
 from .data import load_split
 from .metrics import compression_score, confusion_matrix, count_macs, count_params, macro_f1, per_class_scores
@@ -63,10 +63,11 @@ def reference_of(ckpt: str, stage: str = None, split: str = "test"):
 
 
 def latency_ms(model: torch.nn.Module, size: int, runs: int) -> float:
-    """Median milliseconds of a batch-1 forward pass on this CPU, after 5 warm-up passes."""
+    """Milliseconds of a batch-1 forward pass on this CPU: the harness's median over 7 rounds of warm blocks of
+    ``runs`` / 7 calls (``measure_latency``)."""
     image = torch.randn(1, 3, size, size)
     with torch.no_grad():
-        return median_ms(lambda: model(image), runs)
+        return measure_latency({"model": lambda: model(image)}, calls_per_block=max(1, runs // 7)).ms("model")
 
 
 def plot_confusion(matrix: np.ndarray, classes, path: str, title: str) -> None:

@@ -70,6 +70,29 @@ def test_train_eval_checkpoints_and_tensorboard(synthetic_voc, tmp_path):
     # benchmark pairs an exported model's score with
     digests = {json.loads((tmp_path / name).read_text())["weights"] for name in ("eval.json", "onnx.json", "ov.json")}
     assert digests == {headline["weights"]} and len(headline["weights"]) == 16
+    # INT8 in both runtimes, quantized by tools/quantize_onnx.py and scored end to end by tools/eval.py
+    quantize = os.path.join(ROOT, "tools", "quantize_onnx.py")
+    for runtime, tool, int8 in (("onnx", "onnxruntime", str(tmp_path / "int8.onnx")),
+                               ("openvino", "openvino", str(tmp_path / "ov" / "int8.xml"))):
+        made = run([quantize, "-f", "exps/final_nano.py", "--onnx", onnx, "--output", int8, "--runtime", tool,
+                    "--calib", "8", "data_dir", synthetic_voc])
+        assert made.returncode == 0, made.stderr[-3000:]
+        scored = run([EVAL, *common[:6], f"--{runtime}", int8, "--json", str(tmp_path / f"{runtime}_int8.json"),
+                      *common[6:]])
+        assert scored.returncode == 0, scored.stderr[-3000:]
+        record = json.loads((tmp_path / f"{runtime}_int8.json").read_text())
+        assert (record["runtime"], record["weights"], record["images"]) == (f"{runtime}-int8", headline["weights"], 8)
+        assert 0 <= record["mAP50"] <= 100
+    # OpenVINO's bf16, the CPU plugin's default where the CPU has it: its own runtime name, or refused
+    bf16 = run([EVAL, *common[:6], "--openvino", onnx, "--precision", "bf16", "--json", str(tmp_path / "bf16.json"),
+                *common[6:]])
+    from yolox_mods.runtime import cpu_has_bf16
+
+    if cpu_has_bf16():
+        assert bf16.returncode == 0, bf16.stderr[-3000:]
+        assert json.loads((tmp_path / "bf16.json").read_text())["runtime"] == "openvino-bf16"
+    else:
+        assert bf16.returncode == 2 and "OpenVINO bf16 needs a CPU with avx512_bf16 or amx_bf16" in bf16.stderr
     on_val = run([EVAL, *common[:6], "--split", "val", *common[6:], "val_sets", "(('2007','val'),)"])
     assert on_val.returncode == 0 and "val split (8 images)" in on_val.stdout, on_val.stderr[-3000:]
 

@@ -63,13 +63,14 @@ class OpenVINODetector(ExportedDetector):
     --runtime openvino) compiled for OpenVINO's CPU plugin. OpenVINO keeps an ONNX file's metadata under
     ``rt_info["framework"]``, through conversion and NNCF quantization."""
 
-    def __init__(self, path: str, threads: int = 0):
+    def __init__(self, path: str, threads: int = 0, precision: str = "f32"):
         model = read_openvino_model(path)
         metadata = {key: model.get_rt_info(["framework", key]).astype(str)
                     for key in ("yolox_lite_input_size", "yolox_lite_decoded", "yolox_lite_int8",
                                 "yolox_lite_weights")
                     if model.has_rt_info(["framework", key])}
-        compiled = openvino_compile(model, threads)
+        compiled = openvino_compile(model, threads, precision)
+        self.precision = precision
         super().__init__(path, lambda image: compiled(image)[0], metadata)
 
 
@@ -91,14 +92,32 @@ def read_openvino_model(path: str):
         raise DataError(f"{path}: not a model OpenVINO can read ({str(error).strip().splitlines()[0]})") from None
 
 
-def openvino_compile(model, threads: int = 0):
-    """``model`` compiled for the CPU plugin for latency (batch 1), on ``threads`` threads (0: OpenVINO's
-    default), computing in float32 where the model does not say int8: on CPUs with AVX512_BF16 or AMX the plugin
-    otherwise runs float layers in bfloat16 (measured here: stock nano's test mAP50 10.59 instead of 10.17), and the
-    FP32 column would not be FP32."""
-    config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
+# OpenVINO's inference precisions for float layers: f32 forced, or bf16 (the CPU plugin's default where the CPU has
+# AVX512_BF16 or AMX)
+OPENVINO_PRECISIONS = ("f32", "bf16")
+
+
+def cpu_has_bf16() -> bool:
+    from .common.provenance import Machine
+
+    return bool({"avx512_bf16", "amx_bf16"} & set(Machine.current().flags))
+
+
+def openvino_compile(model, threads: int = 0, precision: str = "f32", streams: int = 0):
+    """``model`` compiled for the CPU plugin for latency (batch 1), on ``threads`` threads and ``streams`` streams
+    (0: OpenVINO's defaults), its float layers computed in ``precision``. f32 is forced by default: on CPUs with
+    AVX512_BF16 or AMX the plugin otherwise runs float layers in bfloat16, which changes the scores
+    (docs/results.md), and an FP32 column would not be FP32; bf16 is what a user of such a CPU gets by default, and
+    is refused on a CPU without it (the plugin would silently run f32)."""
+    if precision not in OPENVINO_PRECISIONS:
+        raise ConfigError(f"OpenVINO precision {precision!r}; one of {', '.join(OPENVINO_PRECISIONS)}")
+    if precision == "bf16" and not cpu_has_bf16():
+        raise ConfigError("OpenVINO bf16 needs a CPU with avx512_bf16 or amx_bf16; this one has neither")
+    config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": precision}
     if threads:
         config["INFERENCE_NUM_THREADS"] = threads
+    if streams:
+        config["NUM_STREAMS"] = streams
     return openvino_core().compile_model(model, "CPU", config)
 
 

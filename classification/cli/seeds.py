@@ -34,13 +34,13 @@ def main(argv=None) -> None:
     if reference and args.stages and reference not in args.stages:
         raise ConfigError(f"--reference {reference} is not among --stages (add it, or --reference '')")
     reference_entry(summary, reference)
-    if args.latency_runs:
-        add_latency(summary, args.latency_runs)
+    latency = add_latency(summary, args.latency_runs, reference) if args.latency_runs else None
     table = summary_table(summary, reference)
     os.makedirs(args.output, exist_ok=True)
     stem = os.path.join(args.output, "seeds")
     atomic_write_text(stem + ".json", json.dumps(summary, indent=2))
-    atomic_write_text(stem + ".md", f"{len(args.runs)} runs: {', '.join(args.runs)}\n\n{table}")
+    measured = f"Latency: {latency.describe()}.\n\n" if latency else ""
+    atomic_write_text(stem + ".md", f"{len(args.runs)} runs: {', '.join(args.runs)}\n\n{measured}{table}")
     plot_summary(summary, stem + ".png")
     print(table)
 

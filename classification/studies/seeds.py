@@ -15,7 +15,7 @@ import torch
 
 from yolox_mods.common import ConfigError, seed_stats, versus
 from yolox_mods.common.onnx import onnx_session
-from yolox_mods.common.timing import rotated_block_latency
+from yolox_mods.common.timing import LatencyRun, measure_latency
 
 from ..deployment import export_classifier
 from ..models import load_model
@@ -67,11 +67,11 @@ def summarise(runs: Sequence[str], rows_per_run: Sequence[List[dict]]) -> List[d
     return summary
 
 
-def add_latency(summary: List[dict], runs: int) -> None:
-    """``torch_ms`` and ``onnx_ms`` of every stage's checkpoint: median ms of batch-1 passes on 2 threads, every
-    model timed in warm blocks taken in turn over 3 rounds (``rotated_block_latency``: sub-millisecond times on
-    this machine drift by a third between back-to-back measurements of the same model)."""
-    torch.set_num_threads(2)
+def add_latency(summary: List[dict], runs: int, reference: Optional[str] = None) -> Optional[LatencyRun]:
+    """``torch_ms`` and ``onnx_ms`` of every stage's checkpoint in one harness run (``measure_latency``: 7 rounds
+    of warm blocks of ``runs`` / 7 batch-1 calls, 2 threads, order rotated), and with a ``reference`` stage each
+    one's ratio to it within each round with its 95% interval (``torch_vs_reference``, ``onnx_vs_reference``).
+    Returns the run (None when no stage kept a checkpoint)."""
     runners = {}
     with tempfile.TemporaryDirectory() as work:
         for entry in summary:
@@ -85,12 +85,20 @@ def add_latency(summary: List[dict], runs: int) -> None:
             image = torch.randn(1, 3, size, size)
             runners[(entry["stage"], "torch_ms")] = lambda model=model, image=image: model(image)
             runners[(entry["stage"], "onnx_ms")] = functools.partial(session.run, None, {"images": image.numpy()})
+        if not runners:
+            return None
         with torch.no_grad():
-            medians = rotated_block_latency(runners, repeats=runs, warmup=5)
+            run = measure_latency({f"{stage}|{key}": call for (stage, key), call in runners.items()},
+                                  calls_per_block=max(1, runs // 7))
     for entry in summary:
         for key in ("torch_ms", "onnx_ms"):
-            if (entry["stage"], key) in medians:
-                entry[key] = round(medians[(entry["stage"], key)], 3)
+            name = f"{entry['stage']}|{key}"
+            if name in run.per_round:
+                entry[key] = round(run.ms(name), 3)
+                if reference and f"{reference}|{key}" in run.per_round:
+                    ratio = run.ratio(name, f"{reference}|{key}")
+                    entry[key.replace("_ms", "_vs_reference")] = ratio.describe()
+    return run
 
 
 def only_stages(summary: List[dict], stages: Optional[Sequence[str]]) -> List[dict]:
@@ -121,8 +129,9 @@ def macs_cell(entry: dict) -> str:
 def summary_table(summary: List[dict], reference: Optional[str]) -> str:
     ref = reference_entry(summary, reference)
     lines = [f"| stage | kind | MACs | params | non-zero | bytes | F1 val mean (spread) | F1 test per seed | "
-             f"mean | std | spread | vs {reference or '-'} (test) | ms torch | ms ORT | minutes |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             f"mean | std | spread | vs {reference or '-'} (test) | ms torch | ms ORT | ORT vs {reference or '-'} | "
+             "minutes |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in summary:
         test = s["test_f1"]
         verdict = versus(test, ref["test_f1"]) if ref is not None and s is not ref and test else "-"
@@ -132,7 +141,7 @@ def summary_table(summary: List[dict], reference: Optional[str]) -> str:
             f"{s['bytes'] or 0:,} | {s.get('val_mean', float('nan')):.4f} ({s.get('val_spread', float('nan')):.4f}) | "
             f"{', '.join(f'{v:.4f}' for v in test)} | {s.get('test_mean', float('nan')):.4f} | {std} | "
             f"{s.get('test_spread', float('nan')):.4f} | {verdict} | {s.get('torch_ms', '-')} | "
-            f"{s.get('onnx_ms', '-')} | {s['minutes']} |")
+            f"{s.get('onnx_ms', '-')} | {s.get('onnx_vs_reference', '-')} | {s['minutes']} |")
     return "\n".join(lines) + "\n"
 
 

@@ -1,14 +1,15 @@
 """Size and CPU latency of exps side by side: params, GFLOPs, and milliseconds in PyTorch and in the deployment
 runtimes (ONNX Runtime and OpenVINO, FP32 and INT8)."""
+import functools
 import os
 import tempfile
-from typing import Callable, Dict, Optional, Sequence
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import torch
 
 from ..common.errors import ConfigError
 from ..common.onnx import onnx_session
-from ..common.timing import rotated_block_latency
+from ..common.timing import LatencyRun, ThreadSettings, measure_latency
 from ..export import export_onnx
 from .report import VariantResult
 
@@ -44,19 +45,23 @@ def untie_constants(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
 RUNTIMES = {
     "torch": "PyTorch eager, FP32",
     "onnx": "ONNX Runtime FP32",
-    "openvino": "OpenVINO FP32 (CPU plugin, latency hint)",
+    "openvino": "OpenVINO FP32 (CPU plugin, float layers forced to f32)",
+    "openvino-bf16": "OpenVINO bf16 (CPU plugin's own default on CPUs with AVX512_BF16 or AMX)",
     "onnx-int8": "ONNX Runtime static INT8 (QDQ, U8S8, per-channel 7-bit weights, percentile calibration, head "
                  "outputs in float)",
-    "openvino-int8": "OpenVINO INT8 (NNCF post-training quantization, mixed preset)",
+    "openvino-int8": "OpenVINO INT8 (NNCF post-training quantization, mixed preset, float layers in f32)",
 }
 
 
 def latency_runners(name: str, model: torch.nn.Module, size: int, workdir: str, runtimes: Sequence[str],
-                    calibration: Optional[Sequence[str]] = None) -> Dict[str, Callable[[], None]]:
-    """One batch-1 inference of ``model`` at ``size`` per runtime, keyed "name|runtime@size"."""
+                    calibration: Optional[Sequence[str]] = None,
+                    threads: Optional[ThreadSettings] = None) -> Dict[str, Callable[[], None]]:
+    """One batch-1 inference of ``model`` at ``size`` per runtime, keyed "name|runtime@size", every runtime on
+    ``threads``: the model's forward pass on one preprocessed image, without pre- or post-processing."""
     from ..quantize import quantize_onnx, quantize_openvino
     from ..runtime import openvino_compile, read_openvino_model
 
+    threads = threads or ThreadSettings()
     unknown = sorted(set(runtimes) - set(RUNTIMES))
     if unknown:
         raise ConfigError(f"unknown runtime {unknown[0]!r}; choose from {sorted(RUNTIMES)}")
@@ -64,6 +69,13 @@ def latency_runners(name: str, model: torch.nn.Module, size: int, workdir: str, 
         raise ConfigError("INT8 runtimes need calibration images (training images of --data-dir)")
     image = torch.randn(1, 3, size, size)
     feed = {"images": image.numpy()}
+
+    def session(path):
+        return onnx_session(path, threads.threads, threads.spinning, threads.inter_threads)
+
+    def compiled(path, precision="f32"):
+        return openvino_compile(read_openvino_model(path), threads.threads, precision, threads.openvino_streams)
+
     runners = {}
     if "torch" in runtimes:
         def run_torch():
@@ -74,49 +86,52 @@ def latency_runners(name: str, model: torch.nn.Module, size: int, workdir: str, 
         fp32 = os.path.join(workdir, f"{name}_{size}.onnx")
         export_onnx(model, fp32, (size, size))
     if "onnx" in runtimes:
-        session = onnx_session(fp32)
-        runners[f"{name}|onnx@{size}"] = lambda: session.run(None, feed)
+        runners[f"{name}|onnx@{size}"] = functools.partial(session(fp32).run, None, feed)
     if "openvino" in runtimes:
-        compiled = openvino_compile(read_openvino_model(fp32))
-        runners[f"{name}|openvino@{size}"] = lambda: compiled(feed["images"])
+        runners[f"{name}|openvino@{size}"] = functools.partial(compiled(fp32), feed["images"])
+    if "openvino-bf16" in runtimes:
+        runners[f"{name}|openvino-bf16@{size}"] = functools.partial(compiled(fp32, "bf16"), feed["images"])
     if "onnx-int8" in runtimes:
         int8 = os.path.join(workdir, f"{name}_{size}_int8.onnx")
         quantize_onnx(fp32, int8, calibration)
-        int8_session = onnx_session(int8)
-        runners[f"{name}|onnx-int8@{size}"] = lambda: int8_session.run(None, feed)
+        runners[f"{name}|onnx-int8@{size}"] = functools.partial(session(int8).run, None, feed)
     if "openvino-int8" in runtimes:
         xml = os.path.join(workdir, f"{name}_{size}_int8.xml")
         quantize_openvino(fp32, xml, calibration)
-        int8_compiled = openvino_compile(read_openvino_model(xml))
-        runners[f"{name}|openvino-int8@{size}"] = lambda: int8_compiled(feed["images"])
+        runners[f"{name}|openvino-int8@{size}"] = functools.partial(compiled(xml), feed["images"])
     return runners
 
 
 def measure_variants(models: Dict[str, torch.nn.Module], sizes: Sequence[int], runtimes=("torch", "onnx"),
-                     repeats: int = 30, warmup: int = 5,
-                     calibration: Optional[Sequence[str]] = None) -> Dict[str, VariantResult]:
-    """Params, GFLOPs and latency of every model; the first model is the reference for the ratios: PyTorch to
-    its PyTorch time, every deployment runtime to its ONNX Runtime FP32 time at the same size when that was
-    measured (the deployment baseline), else to its time in the same runtime."""
+                     rounds: int = 7, calls_per_block: int = 20, warmup: int = 5,
+                     calibration: Optional[Sequence[str]] = None,
+                     threads: Optional[ThreadSettings] = None) -> Tuple[Dict[str, VariantResult], LatencyRun]:
+    """Params, GFLOPs and latency of every model in one harness run (``measure_latency``), and that run. The first
+    model is the reference for the ratios, taken within each round: PyTorch to its PyTorch time, every deployment
+    runtime to its ONNX Runtime FP32 time at the same size when that was measured (the deployment baseline), else
+    to its time in the same runtime."""
+    threads = threads or ThreadSettings()
     results = {name: VariantResult(name, *model_size(model)) for name, model in models.items()}
     with tempfile.TemporaryDirectory() as workdir:
         runners = {}
         for name, model in models.items():
             model.eval()
             for size in sizes:
-                runners.update(latency_runners(name, model, size, workdir, runtimes, calibration))
-        medians = rotated_block_latency(runners, repeats, warmup)
-    reference = results[next(iter(models))]
-    for key, ms in medians.items():
+                runners.update(latency_runners(name, model, size, workdir, runtimes, calibration, threads))
+        run = measure_latency(runners, rounds, calls_per_block, warmup, threads)
+    reference = next(iter(models))
+    measured = {key.split("|")[1] for key in run.per_round if key.startswith(reference + "|")}
+    for key in run.per_round:
         name, setting = key.split("|")
-        results[name].latency_ms[setting] = round(ms, 2)
-    for result in results.values():
-        result.latency_ratio = {k: round(v / reference.latency_ms[baseline_setting(k, reference.latency_ms)], 3)
-                                for k, v in result.latency_ms.items()}
-    return results
+        baseline = f"{reference}|{baseline_setting(setting, measured)}"
+        ratio = run.ratio(key, baseline)
+        results[name].latency_ms[setting] = round(run.ms(key), 2)
+        results[name].latency_ratio[setting] = round(ratio.median, 3)
+        results[name].latency_interval[setting] = (round(ratio.low, 3), round(ratio.high, 3))
+    return results, run
 
 
-def baseline_setting(setting: str, measured: Dict[str, float]) -> str:
+def baseline_setting(setting: str, measured) -> str:
     """The reference's setting a ratio divides by: "onnx@SIZE" for a deployment runtime when measured."""
     runtime, size = setting.split("@")
     onnx = f"onnx@{size}"

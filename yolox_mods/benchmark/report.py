@@ -12,6 +12,7 @@ from ..common.errors import DataError
 from ..common.io import atomic_write_text
 from ..common.provenance import RunSetting, describe_difference
 from ..common.seeds import versus
+from ..common.timing import RESOLVED
 from ..core.curve import Curve, read_curve, run_curve_path
 from ..evaluation import check_trained_act
 from ..evaluators import EvalRecord, MatchedEvaluation, paired_bootstrap
@@ -24,6 +25,8 @@ class VariantResult:
     gflops: float
     latency_ms: Dict[str, float] = field(default_factory=dict)     # "torch@416" -> median ms
     latency_ratio: Dict[str, float] = field(default_factory=dict)  # same keys, / stock's in this run
+    # same keys: the bootstrap 95% interval of the ratio over the harness's rounds
+    latency_interval: Dict[str, Tuple[float, float]] = field(default_factory=dict)
     train_img_per_s: Optional[float] = None
     map50: Optional[float] = None
     map50_95: Optional[float] = None
@@ -221,7 +224,7 @@ def write_report(results: Sequence[VariantResult], output_dir: str, header: str 
     rows = []
     for r in results:
         row = [r.exp, f"{r.params_m:.3f}", f"{r.gflops:.3f}"]
-        row += [f"{r.latency_ms[s]:.1f} ({r.latency_ratio[s]:.2f}x)" for s in settings]
+        row += [latency_cell(r, s) for s in settings]
         row += [f"{r.train_img_per_s:.1f}" if r.train_img_per_s else "-",
                 format_map(r.map50, r.map50_runs), format_map(r.map50_95, r.map50_95_runs), format_best_epoch(r)]
         if compare:
@@ -267,7 +270,7 @@ def deployment_table(results: Sequence[VariantResult]) -> str:
     rows = []
     for r in results:
         for runtime, (map50, map50_95, runs) in sorted(scores_by_runtime(r).items(), key=lambda item: item[0]):
-            cells = [f"{r.latency_ms[key]:.1f} ({r.latency_ratio[key]:.2f}x)" if key in r.latency_ms else "-"
+            cells = [latency_cell(r, key) if key in r.latency_ms else "-"
                      for key in (f"{runtime}@{size}" for size in sizes)]
             rows.append([r.exp, runtime, runs, f"{100 * map50:.2f}", f"{100 * map50_95:.2f}",
                          versus_torch_cell(r, runtime)] + cells)
@@ -285,6 +288,17 @@ def versus_torch_cell(result: VariantResult, runtime: str) -> str:
     if deployed["paired"]:
         return cell
     return f"{cell} (means of {deployed['runs']} vs {max(1, len(result.map50_runs))} runs)"
+
+
+def latency_cell(result: VariantResult, setting: str) -> str:
+    """"12.3 (0.91x [0.85, 0.97])": median ms, the median per-round ratio to the reference and its 95% interval,
+    marked "not resolved" when the interval is wider than +-10% of the ratio (no verdict can rest on it)."""
+    ms, ratio = result.latency_ms[setting], result.latency_ratio[setting]
+    low, high = result.latency_interval.get(setting, (ratio, ratio))
+    if low == high == ratio:
+        return f"{ms:.1f} ({ratio:.2f}x)"
+    resolved = low >= ratio * (1 - RESOLVED) and high <= ratio * (1 + RESOLVED)
+    return f"{ms:.1f} ({ratio:.2f}x [{low:.2f}, {high:.2f}]{'' if resolved else ' not resolved'})"
 
 
 def format_map(mean: Optional[float], runs: Sequence[float]) -> str:

@@ -3,11 +3,8 @@ import argparse
 import glob
 import json
 import os
-import platform
 import statistics
 import time
-
-import torch
 
 from ..benchmark import (
     RUNTIMES,
@@ -24,6 +21,7 @@ from ..benchmark import (
     write_report,
 )
 from ..common import ConfigError, atomic_write_text, exits_cleanly_on_bad_input
+from ..common.timing import ThreadSettings
 from ..core import TrainOptions, train
 from ..data.synthetic import make_synthetic_voc
 from ..evaluation import load_weights
@@ -58,7 +56,12 @@ def make_parser():
                              "the others with untrained weights whose BN statistics are untied (seeded random), "
                              "since default-initialised ones make ONNX Runtime's INT8 graph slower than a trained "
                              "model's")
-    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=7,
+                        help="latency rounds: every model and runtime times one warm block per round, the order "
+                             "rotated between rounds; ratios to stock are taken within each round")
+    parser.add_argument("--calls", type=int, default=20,
+                        help="timed batch-1 calls per block (and runs of --profile)")
+    parser.add_argument("--threads", type=int, default=2, help="compute threads of every runtime")
     parser.add_argument("--train", action="store_true", help="also train every exp on the same protocol and data")
     parser.add_argument("--protocol", default="quick", choices=sorted(PROTOCOLS),
                         help="training protocol of --train and --train-profile (yolox_mods/protocol.py)")
@@ -92,8 +95,8 @@ def make_parser():
     parser.add_argument("--speed-rounds", type=int, default=2)
     parser.add_argument("--speed-size", type=int, default=256)
     parser.add_argument("--quick", action="store_true",
-                        help="smoke run on generated data: 128px latency, 3 repeats, the 'smoke' protocol (1 epoch "
-                             "at 128px) instead of --protocol")
+                        help="smoke run on generated data: 128px latency, 2 rounds of 3 calls, the 'smoke' protocol "
+                             "(1 epoch at 128px) instead of --protocol")
     return parser
 
 
@@ -170,7 +173,7 @@ def main(argv=None):
     if args.quick:
         if args.protocol != "quick":
             raise ConfigError(f"--quick trains on the 'smoke' protocol; --protocol {args.protocol} does not apply")
-        args.sizes, args.repeats, args.protocol = [128], 3, "smoke"
+        args.sizes, args.rounds, args.calls, args.protocol = [128], 2, 3, "smoke"
         args.speed_size = 128 if args.speed_size == 256 else args.speed_size
     if args.train and args.evals:
         raise ConfigError("--train and --evals both give the mAP columns; use one")
@@ -194,7 +197,13 @@ def main(argv=None):
     models, published = timed_models(exp_files, args.weights, schedules)
     calibration = (training_images(load_exp(exp_files[0], ["data_dir", args.data_dir]), args.calib) if int8
                    else None)
-    results = measure_variants(models, args.sizes, args.runtimes, args.repeats, calibration=calibration)
+    threads = ThreadSettings(threads=args.threads)
+    results, latency = measure_variants(models, args.sizes, args.runtimes, args.rounds, args.calls,
+                                        calibration=calibration, threads=threads)
+    os.makedirs(args.output, exist_ok=True)
+    atomic_write_text(os.path.join(args.output, "latency.json"), json.dumps(
+        {**latency.to_dict(), "runtimes": {r: RUNTIMES[r] for r in args.runtimes}, "sizes": args.sizes,
+         "weights": published, "calibration": list(calibration or [])}, indent=2))
     add_evaluations(results, evaluations, ablations)
     if args.train:
         for exp_file in exp_files:
@@ -202,13 +211,13 @@ def main(argv=None):
             variant = results[load_exp(exp_file).exp_name]
             variant.map50, variant.map50_95 = outcome.test.map50, outcome.test.map50_95
             variant.per_class_ap50, variant.train_img_per_s = outcome.test.per_class_ap50, outcome.img_per_s
-    header = (f"Measured {started} on {platform.node()} ({os.cpu_count()} CPUs, torch {torch.__version__}, "
-              f"{torch.get_num_threads()} threads). Latency: batch 1, median of {args.repeats} runs in 3 "
-              f"rotated warm blocks; ONNX with MixConv merged at export; "
+    header = (f"Measured {started}. Latency: {latency.describe()}. ONNX with MixConv merged at export; "
               + "; ".join(f"{r}: {RUNTIMES[r]}" for r in args.runtimes)
-              + f". Ratios are to {next(iter(models))} in this run: PyTorch to its PyTorch time, every other runtime "
-                f"to its ONNX Runtime FP32 time when measured."
-              + (f" INT8 calibrated on {len(calibration)} training images of {args.data_dir}." if int8 else "")
+              + f". Ratios are to {next(iter(models))} within each round (median over rounds, bootstrap 95% "
+                "interval; 'not resolved' when wider than +-10%): PyTorch to its PyTorch time, every other runtime "
+                "to its ONNX Runtime FP32 time when measured."
+              + (f" INT8 calibrated on {len(calibration)} training images of {args.data_dir} (listed in "
+                 "latency.json)." if int8 else "")
               + f" Weights: {', '.join(f'{n} {f}' for n, f in published.items()) or 'none published'}; the others "
                 f"untrained with untied BN statistics."
               + (f" Training: protocol {args.protocol!r}, seed {args.seed}, data {args.data_dir}." if args.train
@@ -216,10 +225,10 @@ def main(argv=None):
               + (f" mAP from {len(args.evals)} tools/eval.py results: {', '.join(args.evals)}." if args.evals else ""))
     if args.profile:
         size = args.sizes[0]
-        profiles = {name: onnx_time_by_op(model, size, runs=args.repeats) for name, model in models.items()}
+        profiles = {name: onnx_time_by_op(model, size, runs=args.calls) for name, model in models.items()}
         table = profile_table(profiles)
         atomic_write_text(os.path.join(args.output, "onnx_profile.md"),
-                          f"ONNX Runtime profiler, batch 1, {size}x{size}, mean of {args.repeats} runs "
+                          f"ONNX Runtime profiler, batch 1, {size}x{size}, mean of {args.calls} runs "
                           f"({started}).\n\n{table}\n")
         print(table)
     if args.train_speed:

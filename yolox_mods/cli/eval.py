@@ -9,7 +9,7 @@ from ..common import ConfigError, exits_cleanly_on_bad_input, seed_everything
 from ..common.cli import warn_if_cores_are_shared
 from ..evaluation import evaluate_model, load_for_eval, measure_speed, trained_run
 from ..evaluators import record_evaluation
-from ..runtime import EXPORTED_RUNTIMES
+from ..runtime import EXPORTED_RUNTIMES, OPENVINO_PRECISIONS
 from ..weights import weights_digest
 from .common import add_lite_arguments, checked_args, checkpoint_for, exported_runtime, launch_workers, load_exp
 
@@ -35,6 +35,9 @@ def make_parser():
     parser.add_argument("--openvino", default=None,
                         help="evaluate this model in OpenVINO: an exported .onnx, or an .xml IR such as "
                              "tools/quantize_onnx.py --runtime openvino writes")
+    parser.add_argument("--precision", default="f32", choices=list(OPENVINO_PRECISIONS),
+                        help="with --openvino: the float layers' precision (f32 forced, or bf16, the CPU plugin's "
+                             "default on CPUs with AVX512_BF16 or AMX); recorded as runtime openvino-bf16")
     parser.add_argument("--random-weights", action="store_true",
                         help="with --speed: time untrained weights (without -c and without a run checkpoint)")
     parser.description = "Evaluate a yolox-lite checkpoint (-f exps/<name>.py -c ckpt) with VOC mAP"
@@ -61,12 +64,15 @@ def eval_worker(args):
     if runtime:
         detector, runtime_name = EXPORTED_RUNTIMES[runtime]
         path = getattr(args, runtime)
-        model = detector(path)
+        model = detector(path, precision=args.precision) if runtime == "openvino" else detector(path)
+        if model.int8 and args.precision != "f32":
+            raise ConfigError(f"--precision {args.precision}: {path} is an INT8 model; its float layers run in f32, "
+                              "as the benchmark times them")
         if args.tsize is None:
             exp.test_size = model.size
         # the benchmark's runtime names, so that its latency and this accuracy meet in one table
-        source = {"model_file": path, "runtime": runtime + ("-int8" if model.int8 else ""),
-                  "weights": model.weights}
+        suffix = "-int8" if model.int8 else "-bf16" if args.precision == "bf16" else ""
+        source = {"model_file": path, "runtime": runtime + suffix, "weights": model.weights}
         described = f"{runtime_name} model {path}"
     else:
         ckpt = checkpoint_for(exp, args.ckpt, args.random_weights, args.experiment_name)
@@ -105,6 +111,8 @@ def main(argv=None):
         raise ConfigError("--random-weights goes with --speed only: the mAP of untrained weights means nothing, "
                           "their speed is the model's")
     runtime = exported_runtime(args)
+    if args.precision != "f32" and runtime != "openvino":
+        raise ConfigError("--precision goes with --openvino")
     if runtime and (args.fp16 or args.fuse or args.devices):
         raise ConfigError(f"--{runtime} runs {EXPORTED_RUNTIMES[runtime][1]} in one CPU process: --fp16, --fuse and "
                           "-d do not apply")

@@ -15,14 +15,15 @@ TYPE_PAIRS = {"u8s8": ("QUInt8", "QInt8"), "u8u8": ("QUInt8", "QUInt8"), "s8s8":
 CALIBRATIONS = {"minmax": "MinMax", "percentile": "Percentile", "entropy": "Entropy"}
 
 
-def onnx_session(path: str, threads: int = 0, spinning: bool = True):
-    """An ONNX Runtime CPU session (``threads`` 0: its default). ``spinning=False`` stops its idle threads from
-    busy-waiting after each run, which would steal the cores from whatever runs next (another session in a
-    side-by-side benchmark)."""
+def onnx_session(path: str, threads: int = 0, spinning: bool = True, inter_threads: int = 0):
+    """An ONNX Runtime CPU session (``threads``, ``inter_threads`` 0: its defaults). ``spinning=False`` stops its
+    idle threads from busy-waiting after each run, which would steal the cores from whatever runs next (another
+    session in a side-by-side benchmark)."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
+    options.inter_op_num_threads = inter_threads
     if not spinning:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
