@@ -403,3 +403,29 @@ def test_given_exps_are_reordered_stock_first_and_otherwise_kept():
              "exps/final_nano.py"]
     assert stock_first(given) == ["exps/yolox_voc_nano.py", "exps/dark2fpn_nano.py",
                                   "exps/ablation/final_nano_no_dark2.py", "exps/final_nano.py"]
+
+
+def test_runs_are_combined_with_a_verdict_per_ratio(tmp_path):
+    from yolox_mods.benchmark import combine_runs
+
+    machine = {"cpu": "Test CPU", "flags": ["avx2"], "cores": 2}
+    ratios = [{"onnx@256": (1.0, 1.0, 1.0), "openvino@256": (0.50, 0.48, 0.52), "onnx-int8@256": (0.9, 0.7, 1.1),
+               "openvino-int8@256": (0.60, 0.58, 0.62)},
+              {"onnx@256": (1.0, 1.0, 1.0), "openvino@256": (0.51, 0.49, 0.53), "onnx-int8@256": (0.9, 0.8, 1.0),
+               "openvino-int8@256": (0.70, 0.68, 0.72)}]
+    dirs = []
+    for index, run in enumerate(ratios):
+        folder = tmp_path / f"run{index}"
+        folder.mkdir()
+        (folder / "variants.json").write_text(json.dumps([{
+            "exp": "stock", "latency_ms": {k: 5.0 * v[0] for k, v in run.items()},
+            "latency_ratio": {k: v[0] for k, v in run.items()},
+            "latency_interval": {k: [v[1], v[2]] for k, v in run.items() if k != "onnx@256"}}]))
+        (folder / "latency.json").write_text(json.dumps({"machine": machine, "busy_rounds": [2] if index else []}))
+        dirs.append(str(folder))
+    table = combine_runs(dirs)
+    verdicts = {line.split("|")[2].strip(): line.split("|")[-2].strip() for line in table.splitlines()
+                if line.startswith("| stock")}
+    assert verdicts == {"onnx@256": "reference", "openvino@256": "resolved, runs agree",
+                        "onnx-int8@256": "not resolved", "openvino-int8@256": "runs disagree"}
+    assert "busy rounds [2]" in table and "Test CPU (avx2)" in table

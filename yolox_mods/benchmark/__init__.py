@@ -4,21 +4,22 @@
 from .latency import RUNTIMES, measure_variants, model_size, untie_constants
 from .onnx_profile import onnx_time_by_op, profile_table
 from .report import (
-                     Ablation,
-                     ScoredRun,
-                     VariantResult,
-                     ablation_table,
-                     add_evaluations,
-                     format_map,
-                     plot_pareto,
-                     read_ablations,
-                     read_evaluations,
-                     write_report,
+    Ablation,
+    ScoredRun,
+    VariantResult,
+    ablation_table,
+    add_evaluations,
+    combine_runs,
+    format_map,
+    plot_pareto,
+    read_ablations,
+    read_evaluations,
+    write_report,
 )
 from .step_profile import PHASES, profile_training_step, step_profile_table
 from .train_speed import plain_loop_img_per_s
 
 __all__ = ["Ablation", "PHASES", "RUNTIMES", "ScoredRun", "VariantResult", "ablation_table", "add_evaluations",
-           "format_map", "measure_variants", "model_size", "onnx_time_by_op", "plain_loop_img_per_s", "plot_pareto",
-           "profile_table", "profile_training_step", "read_ablations", "read_evaluations",
+           "combine_runs", "format_map", "measure_variants", "model_size", "onnx_time_by_op", "plain_loop_img_per_s",
+           "plot_pareto", "profile_table", "profile_training_step", "read_ablations", "read_evaluations",
            "step_profile_table", "untie_constants", "write_report"]

@@ -384,3 +384,48 @@ def plot_deployment(results: Sequence[VariantResult], axis, colours: Mapping[str
     handles += [Line2D([], [], marker=markers[runtime], linestyle="", color="grey", label=runtime)
                 for runtime in markers if runtime in plotted_runtimes]
     axis.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+
+
+def combine_runs(run_dirs: Sequence[str]) -> str:
+    """One row per exp and latency setting of several benchmark runs (their ``variants.json`` and
+    ``latency.json``): each run's ratio to the reference with its interval, whether every run resolved it to
+    +-10%, and whether the runs agree (their intervals overlap). A ratio a recommendation rests on must be
+    resolved in every run and the runs must agree; the header names each run's machine and load."""
+    runs = []
+    for run_dir in run_dirs:
+        try:
+            with open(os.path.join(run_dir, "variants.json")) as file:
+                variants = {row["exp"]: row for row in json.load(file)}
+            with open(os.path.join(run_dir, "latency.json")) as file:
+                latency = json.load(file)
+        except (OSError, ValueError) as error:
+            raise DataError(f"{run_dir}: not a tools/benchmark.py output folder ({error})") from None
+        runs.append((run_dir, variants, latency))
+    rows = []
+    first = runs[0][1]
+    for exp, row in first.items():
+        for setting in row["latency_ratio"]:
+            cells, intervals = [], []
+            for _, variants, _ in runs:
+                other = variants.get(exp, {})
+                if setting not in other.get("latency_ratio", {}):
+                    cells.append("-")
+                    continue
+                ratio = other["latency_ratio"][setting]
+                low, high = other.get("latency_interval", {}).get(setting, (ratio, ratio))
+                intervals.append((ratio, low, high))
+                cells.append(f"{other['latency_ms'][setting]:.1f} ms, {ratio:.2f}x [{low:.2f}, {high:.2f}]")
+            if len(intervals) < len(runs) or (low, high) == (ratio, ratio) == (1.0, 1.0):
+                verdict = "reference" if intervals and intervals[0][1:] == (1.0, 1.0) else "-"
+            else:
+                resolved = all(low >= ratio * (1 - RESOLVED) and high <= ratio * (1 + RESOLVED)
+                               for ratio, low, high in intervals)
+                agree = max(low for _, low, _ in intervals) <= min(high for _, _, high in intervals)
+                verdict = ("resolved, runs agree" if resolved and agree else
+                           "runs disagree" if not agree else "not resolved")
+            rows.append([exp, setting, *cells, verdict])
+    headers = ["exp", "setting", *(f"run {index + 1}" for index in range(len(runs))), "verdict"]
+    header = "\n".join(f"- run {index + 1}: {run_dir}, {latency['machine']['cpu']} "
+                       f"({', '.join(latency['machine']['flags'])}), busy rounds {latency['busy_rounds'] or 'none'}"
+                       for index, (run_dir, _, latency) in enumerate(runs))
+    return header + "\n\n" + tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)

@@ -9,6 +9,7 @@ import time
 from ..benchmark import (
     RUNTIMES,
     add_evaluations,
+    combine_runs,
     measure_variants,
     onnx_time_by_op,
     plain_loop_img_per_s,
@@ -74,6 +75,10 @@ def make_parser():
     parser.add_argument("--mixed-settings", action="store_true",
                         help="with --evals: compare runs trained with different protocols or loader settings (refused "
                              "otherwise, naming the difference)")
+    parser.add_argument("--combine", nargs="+", default=None, metavar="RUN_DIR",
+                        help="measure nothing: tabulate the latency ratios of earlier runs (their --output folders) "
+                             "side by side, with whether each is resolved to +-10%% in every run and the runs agree; "
+                             "written to --output/runs.md")
     parser.add_argument("--ablations", default=os.path.join("exps", "ablations.yaml"),
                         help="YAML rows of the ablation table (with/without exp pairs); none when the file is absent")
     parser.add_argument("--output", default=os.path.join("YOLOX_outputs", "benchmark"),
@@ -169,6 +174,12 @@ def timed_models(exp_files, weights_dir, schedules=None):
 @exits_cleanly_on_bad_input
 def main(argv=None):
     args = make_parser().parse_args(argv)
+    if args.combine:
+        table = combine_runs(args.combine)
+        os.makedirs(args.output, exist_ok=True)
+        atomic_write_text(os.path.join(args.output, "runs.md"), table + "\n")
+        print(table)
+        return
     exp_files = stock_first(args.exps) if args.exps else default_exps()
     if args.quick:
         if args.protocol != "quick":

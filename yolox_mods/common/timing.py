@@ -5,7 +5,7 @@ round every runner runs one warm block of calls, in an order rotated from round 
 it is deployed (back to back, its own threads warm); call-by-call interleaving would not, because an inference
 session's idle threads keep spinning after a call and steal the cores from the next one. Rotation spreads the
 machine's drift over every runner, and a ratio between two runners is taken within each round (the same minutes of
-the machine), so the spread of the per-round ratios gives its interval. Between blocks the machine is sampled: the
+the machine), so the spread of the per-round ratios gives its interval. Every round the machine is sampled: the
 CPU share other processes took and the hypervisor's steal time, so that a figure from a busy machine is marked.
 """
 import os
@@ -183,8 +183,8 @@ def runtime_versions() -> Dict[str, Optional[str]]:
 def measure_latency(runners: Dict[str, Callable[[], object]], rounds: int = 7, calls_per_block: int = 20,
                     warmup: int = 5, threads: Optional[ThreadSettings] = None) -> LatencyRun:
     """Time every runner in ``rounds`` rounds of one warm block each (``warmup`` untimed calls, then
-    ``calls_per_block`` timed ones), the order rotated by one runner per round; the load sampled around every
-    block. The runners must already use ``threads`` (PyTorch's thread count is set here)."""
+    ``calls_per_block`` timed ones), the order rotated by one runner per round; the load sampled over every
+    round. The runners must already use ``threads`` (PyTorch's thread count is set here)."""
     import torch
 
     threads = threads or ThreadSettings()
@@ -198,11 +198,9 @@ def measure_latency(runners: Dict[str, Callable[[], object]], rounds: int = 7, c
             order = names[index % len(names):] + names[:index % len(names)]
             orders.append(order)
             monitor.sample()
-            samples = []
             for name in order:
                 per_round[name].append(statistics.median(timed_calls(runners[name], calls_per_block, warmup)))
-                samples.append(monitor.sample())
                 progress.update()
-            load.append(LoadSample(max(s.load_average for s in samples), max(s.others for s in samples),
-                                   max(s.steal for s in samples)))
+            # one sample over the whole round: CPU time is counted in clock ticks (10 ms), too coarse for one block
+            load.append(monitor.sample())
     return LatencyRun(per_round, orders, load, calls_per_block, threads, Machine.current(), runtime_versions())
