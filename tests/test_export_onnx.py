@@ -10,7 +10,9 @@ from yolox_mods.cli.common import load_exp
 from yolox_mods.common.onnx import onnx_session
 from yolox_mods.export import export_onnx
 
-EXPS = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "exps", "*.py")))
+EXP_DIR = os.path.join(os.path.dirname(__file__), "..", "exps")
+# every exp, the grouped ones (exps/ablation, exps/activation) included
+EXPS = sorted(glob.glob(os.path.join(EXP_DIR, "*.py"))) + sorted(glob.glob(os.path.join(EXP_DIR, "*", "*.py")))
 
 
 @pytest.mark.parametrize("path", EXPS, ids=os.path.basename)

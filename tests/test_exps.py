@@ -10,7 +10,8 @@ import torch
 from yolox_mods.cli.common import load_exp
 
 EXP_DIR = os.path.join(os.path.dirname(__file__), "..", "exps")
-EXPS = sorted(glob.glob(os.path.join(EXP_DIR, "*.py")))
+# every exp, the grouped ones (exps/ablation, exps/activation) included
+EXPS = sorted(glob.glob(os.path.join(EXP_DIR, "*.py"))) + sorted(glob.glob(os.path.join(EXP_DIR, "*", "*.py")))
 
 # exp: (measured params M, measured GFLOPs at 416, reference params, reference GFLOPs or None)
 TABLE = {
@@ -24,6 +25,12 @@ TABLE = {
     # the activation study's deployment exps: their base's figures (an activation has no weights and no MACs)
     "yolox_voc_nano_lrelu": (0.9005, 1.0854, 0.91, 1.08),
     "final_k5_nano_lrelu": (0.8598, 1.0790, 0.86, 1.08),
+    "yolox_voc_nano_relu": (0.9005, 1.0854, 0.91, 1.08),
+    "yolox_voc_nano_hswish": (0.9005, 1.0854, 0.91, 1.08),
+    # final_nano with one component taken out (the ablation)
+    "final_nano_no_dark2": (0.8696, 1.0814, None, None),
+    "final_nano_no_dwconv": (0.8858, 1.0714, None, None),
+    "final_nano_no_mdconv": (0.8726, 1.1161, None, None),
 }
 
 
@@ -181,8 +188,7 @@ def test_every_activation_reaches_every_module(path, act, kind):
 
 
 ACT_MODULES = {"relu": torch.nn.ReLU, "lrelu": torch.nn.LeakyReLU, "hswish": torch.nn.Hardswish}
-ACTIVATION_EXPS = sorted(glob.glob(os.path.join(EXP_DIR, "activation", "*.py"))) + \
-    [p for p in EXPS if os.path.splitext(p)[0].rsplit("_", 1)[1] in ACT_MODULES]
+ACTIVATION_EXPS = [p for p in EXPS if os.path.splitext(p)[0].rsplit("_", 1)[1] in ACT_MODULES]
 
 
 @pytest.mark.parametrize("path", ACTIVATION_EXPS, ids=os.path.basename)

@@ -7,7 +7,9 @@ import pytest
 from yolox_mods.cli.common import load_exp
 from yolox_mods.protocol import PROTOCOLS, apply_protocol
 
-EXPS = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "exps", "*.py")))
+EXP_DIR = os.path.join(os.path.dirname(__file__), "..", "exps")
+# every exp, the grouped ones (exps/ablation, exps/activation) included
+EXPS = sorted(glob.glob(os.path.join(EXP_DIR, "*.py"))) + sorted(glob.glob(os.path.join(EXP_DIR, "*", "*.py")))
 
 
 @pytest.mark.parametrize("protocol", sorted(PROTOCOLS))

@@ -93,6 +93,39 @@ def test_a_fine_tune_records_the_weights_it_started_from(tmp_path):
     assert [e["file"] for e in read_manifest(str(tmp_path / "weights"))] == ["lrelu_s0.pth"]
 
 
+def test_a_published_file_records_its_own_test_score(synthetic_voc, tmp_path, capfd):
+    """A float16 file scores a little differently from the run's float32 weights: its own score, measured by
+    tools/eval.py on the file, goes into the manifest beside the run's."""
+    from yolox_mods.cli import eval as eval_cli
+    from yolox_mods.cli import publish_weights as publish_cli
+    from yolox_mods.weights import record_file_score
+
+    exp = load_exp(os.path.join(ROOT, "exps", "yolox_voc_nano.py"))
+    fake_run(str(tmp_path / "run"), exp)
+    publish(str(tmp_path / "run"), str(tmp_path / "weights"), "stock_s0", "quick", 0, dtype="float16")
+    published = str(tmp_path / "weights" / "stock_s0.pth")
+    evaluation = str(tmp_path / "file_test.json")
+    eval_cli.main(["-f", os.path.join(ROOT, "exps", "yolox_voc_nano.py"), "-c", published, "-b", "8", "--device",
+                   "cpu", "--json", evaluation, "data_dir", synthetic_voc, "test_size", "(128,128)",
+                   "data_num_workers", "0"])
+    capfd.readouterr()
+    publish_cli.main(["--name", "stock_s0", "--file-eval", evaluation, "--weights-dir", str(tmp_path / "weights")])
+    entry = read_manifest(str(tmp_path / "weights"))[0]
+    scored = EvalRecord.read(evaluation)
+    assert entry["file_test"] == {"images": 8, "mAP50": round(scored.map50, 4), "mAP50_95": round(scored.map50_95, 4),
+                                  "weights": scored.weights}
+    assert entry["test"]["mAP50"] == 12.3456  # the run's score stays beside it
+    # an evaluation of another file, or on val, is not this file's test score
+    other = EvalRecord.read(evaluation)
+    other.model_file = "weights/other.pth"
+    other.write(str(tmp_path / "other.json"))
+    with pytest.raises(ValueError, match="other.json: a test evaluation of weights/other.pth, not of stock_s0.pth"):
+        record_file_score(str(tmp_path / "weights"), "stock_s0", str(tmp_path / "other.json"))
+    with pytest.raises(SystemExit):
+        publish_cli.main([str(tmp_path / "run"), "--name", "stock_s0", "--file-eval", evaluation])
+    assert "error: --file-eval records the score of a file already published" in capfd.readouterr().err
+
+
 def test_the_benchmark_times_the_published_weights_of_the_evaluated_schedule(tmp_path):
     """A 2x file sorts before the 45-epoch file of its exp in the manifest; a 45-epoch variant table must still
     time and name the 45-epoch weights, a 90-epoch table the 90-epoch ones, and no evaluations the shorter."""

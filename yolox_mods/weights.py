@@ -125,6 +125,27 @@ def publish(run_dir: str, weights_dir: str, name: str, protocol: str, seed: int,
     return entry
 
 
+def record_file_score(weights_dir: str, name: str, eval_path: str) -> dict:
+    """Record in ``name``'s manifest entry the test score of the published file itself (``file_test``):
+    ``eval_path`` is ``tools/eval.py -c weights/<name>.pth --json`` on the test split. A float16 file scores a little
+    differently from the run's float32 weights (``test``). ``DataError`` when the evaluation is of another file,
+    another split or other weights than the file holds."""
+    entries = read_manifest(weights_dir)
+    entry = next((e for e in entries if e["file"] == name + ".pth"), None)
+    if entry is None:
+        raise DataError(f"{os.path.join(weights_dir, MANIFEST)}: no entry for {name}.pth")
+    record = EvalRecord.read(eval_path)
+    if record.split != "test" or os.path.basename(record.model_file or "") != entry["file"]:
+        raise DataError(f"{eval_path}: a {record.split} evaluation of {record.model_file}, not of {entry['file']} on "
+                        "test")
+    if record.exp != entry["exp"]:
+        raise DataError(f"{eval_path}: an evaluation of exp {record.exp}, but {entry['file']} is {entry['exp']}'s")
+    entry["file_test"] = {"images": record.images, "mAP50": round(record.map50, 4),
+                          "mAP50_95": round(record.map50_95, 4), "weights": record.weights}
+    atomic_write_text(os.path.join(weights_dir, MANIFEST), json.dumps(entries, indent=2) + "\n")
+    return entry
+
+
 def verify(weights_dir: str) -> Dict[str, str]:
     """File name -> problem, for every manifest entry whose file is missing or whose sha256 differs."""
     problems = {}
