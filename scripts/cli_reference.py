@@ -61,9 +61,15 @@ def reference() -> str:
     for name, module_name in TOOLS:
         module = importlib.import_module(module_name)
         parser = module.make_parser()
-        lines += ["", f"## `{name}`", "", cell(parser.description or ""), "",
-                  "| flag | default | supported | what it does |", "|---|---|---|---|"]
-        lines += list(flag_rows(parser, getattr(module, "REFUSED", {})))
+        commands = next((action for action in parser._actions if isinstance(action, argparse._SubParsersAction)),
+                        None)
+        # a tool with subcommands gets a section per subcommand
+        sections = ([(f"{name} {command}", sub) for command, sub in commands.choices.items()] if commands
+                    else [(name, parser)])
+        for title, section in sections:
+            lines += ["", f"## `{title}`", "", cell(section.description or ""), "",
+                      "| flag | default | supported | what it does |", "|---|---|---|---|"]
+            lines += list(flag_rows(section, getattr(module, "REFUSED", {})))
     return "\n".join(lines) + "\n"
 
 

@@ -1,5 +1,5 @@
-"""tools/benchmark.py --quick --train --train-speed: every output is written, with latency ratios, mAP and the
-trainer-vs-plain-loop speed ratio."""
+"""tools/benchmark.py: latency, report, profile and train-speed write their outputs; the report's mAP, intervals
+and tables from evaluation records."""
 import json
 import os
 import re
@@ -13,34 +13,47 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.mark.slow
-def test_quick_benchmark_writes_results(tmp_path):
-    result = subprocess.run([sys.executable, "tools/benchmark.py", "--quick", "--train", "--train-speed", "--profile",
-                             "--speed-rounds", "1", "--fast-path", "data_num_workers", "0", "--output", str(tmp_path),
-                             "--exps", "exps/yolox_voc_nano.py", "exps/mdconv_nano.py"],
-                            capture_output=True, text=True, cwd=ROOT, timeout=900)
-    assert result.returncode == 0, result.stderr[-3000:]
-    rows = json.load(open(tmp_path / "variants.json"))
+def test_quick_benchmark_commands_write_their_results(tmp_path):
+    def benchmark(*args):
+        result = subprocess.run([sys.executable, "tools/benchmark.py", *args], capture_output=True, text=True,
+                                cwd=ROOT, timeout=900)
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result
+
+    exps = ["--exps", "exps/yolox_voc_nano.py", "exps/mdconv_nano.py"]
+    benchmark("latency", "--quick", *exps, "--output", str(tmp_path / "latency"))
+    rows = json.load(open(tmp_path / "latency" / "variants.json"))
     assert [r["exp"] for r in rows] == ["yolox_voc_nano", "mdconv_nano"]
     stock, mdconv = rows
     assert stock["latency_ratio"] == {"torch@128": 1.0, "onnx@128": 1.0}
     assert set(mdconv["latency_ms"]) == {"torch@128", "onnx@128"}
-    for row in rows:  # the benchmark's mAP is the headline the trainer itself wrote for that run
-        headline = json.load(open(tmp_path / "runs" / row["exp"] / "test_eval.json"))
-        assert 100 * row["map50"] == pytest.approx(headline["mAP50"], abs=1e-9) and row["train_img_per_s"] > 0
     assert mdconv["params_m"] == pytest.approx(0.8851, abs=1e-4)
-    table = open(tmp_path / "variants.md").read()
-    assert "Ratios are to yolox_voc_nano" in table and "mdconv_nano" in table
-    assert os.path.getsize(tmp_path / "variants.png") > 1000
-    speed = json.load(open(tmp_path / "train_speed.json"))
+    stored = json.load(open(tmp_path / "latency" / "latency.json"))
+    assert len(stored["orders"]) == 2 and stored["exps"] == exps[1:] and "rounds" in stored["header"]
+    assert os.path.getsize(tmp_path / "latency" / "variants.png") > 1000
+
+    # the report pairs the latency run with evaluations, without measuring again
+    evals = [write_eval(tmp_path / f"{exp}_s{seed}.json", exp, map50, map50 / 2, {"cat": map50})
+             for exp, seed, map50 in (("yolox_voc_nano", 0, 10.0), ("yolox_voc_nano", 1, 11.0),
+                                      ("mdconv_nano", 0, 12.0))]
+    benchmark("report", "--latency", str(tmp_path / "latency"), "--evals", *evals, "--output", str(tmp_path / "r"))
+    reported = {r["exp"]: r for r in json.load(open(tmp_path / "r" / "variants.json"))}
+    assert reported["yolox_voc_nano"]["map50_runs"] == pytest.approx([0.10, 0.11])
+    assert reported["mdconv_nano"]["latency_ratio"] == mdconv["latency_ratio"]
+    assert "rounds" in open(tmp_path / "r" / "variants.md").read()
+
+    benchmark("train-speed", "--quick", "--exps", "exps/yolox_voc_nano.py", "--rounds", "1", "--fast-path",
+              "data_num_workers", "0", "--output", str(tmp_path / "speed"))
+    speed = json.load(open(tmp_path / "speed" / "train_speed.json"))
     assert speed["exp"] == "yolox_voc_nano" and speed["size"] == 128 and speed["iterations"] == 2
     (round_,) = speed["rounds"]
     assert round_["plain_img_per_s"] > 0 and round_["ratio"] == pytest.approx(
         round_["ours_img_per_s"] / round_["plain_img_per_s"], rel=1e-2)
-    assert "our trainer / plain YOLOX loop" in table
     assert speed["fast_path"] == ["data_num_workers", "0"] and round_["fast_ratio"] == pytest.approx(
         round_["fast_img_per_s"] / round_["ours_img_per_s"], rel=1e-2)
-    assert "Ours with data_num_workers 0 / ours: " in table
-    profile = open(tmp_path / "onnx_profile.md").read()
+
+    benchmark("profile", *exps, "--size", "128", "--calls", "3", "--output", str(tmp_path / "profile"))
+    profile = open(tmp_path / "profile" / "onnx_profile.md").read()
     assert "| depthwise 9x9 " in profile and "| conv 1x1 " in profile  # MixConv's largest kernel is 9
     assert re.search(r"\| total +\| +[\d.]+ +\| +[\d.]+ +\|", profile)
 
@@ -278,10 +291,12 @@ def test_a_bad_evaluation_file_is_named_before_measuring(tmp_path):
     other = write_eval(tmp_path / "other.json", "ghost", 1.0, 1.0, {})
     with pytest.raises(ValueError, match="other.json: exp 'ghost' is not one of the benchmarked exps"):
         read_evaluations([other], {"final": "silu"})
-    result = subprocess.run([sys.executable, "tools/benchmark.py", "--evals", str(broken), "--output",
-                             str(tmp_path / "out")], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    result = subprocess.run([sys.executable, "tools/benchmark.py", "report", "--latency", str(tmp_path / "nowhere"),
+                             "--evals", str(broken), "--output", str(tmp_path / "out")], capture_output=True,
+                            text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1].startswith(f"error: {broken}: not a readable evaluation record")
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        f"error: {tmp_path / 'nowhere' / 'latency.json'}: not a latency run")
 
 
 def test_best_val_epoch_is_a_secondary_column_read_from_each_runs_curve(tmp_path):
@@ -340,7 +355,9 @@ def test_step_profile_splits_a_real_training_step(synthetic_voc):
 def test_the_benchmark_leaves_committed_results_alone_by_default():
     from yolox_mods.cli.benchmark import make_parser
 
-    assert os.path.abspath(make_parser().parse_args([]).output) != os.path.abspath(os.path.join(ROOT, "results"))
+    for command in ("latency", "report", "profile", "train-speed", "train-profile"):
+        output = make_parser().parse_args([command]).output
+        assert os.path.abspath(output) != os.path.abspath(os.path.join(ROOT, "results"))
 
 
 def test_deployment_runtimes_are_timed_against_stock_onnx_runtime_fp32(synthetic_voc):

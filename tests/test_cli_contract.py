@@ -40,10 +40,11 @@ def error_line(capfd, main, argv):
      "error: --split val: this exp's val_sets are its test_sets"),
     (export_cli.main, ["-f", "exps/ghost_nano.py", "--random-weights", "-c", "x.pth"],
      "error: give -c or --random-weights, not both"),
-    (benchmark_cli.main, ["--fast-path", "data_num_workers", "0"],
-     "error: --fast-path is a candidate of --train-speed; add --train-speed"),
-    (benchmark_cli.main, ["--train-speed", "--quick", "--fast-path", "data_num_workers"],
+    (benchmark_cli.main, ["train-speed", "--quick", "--fast-path", "data_num_workers"],
      "error: --fast-path takes KEY VALUE pairs; got 1 words"),
+    (benchmark_cli.main, ["train-speed"], "error: train-speed needs --data-dir (a VOCdevkit), or --quick"),
+    (benchmark_cli.main, ["report"], "error: give --latency RUN_DIR"),
+    (benchmark_cli.main, ["report", "--runs", "a", "--latency", "b"], "error: --runs compares latency runs"),
 ])
 def test_refused_before_anything_runs(capfd, main, argv, message):
     assert error_line(capfd, main, argv).startswith(message)

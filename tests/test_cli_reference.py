@@ -15,6 +15,8 @@ def test_cli_reference_is_current():
     assert generated.stdout == committed, "docs/cli.md is stale: python scripts/cli_reference.py > docs/cli.md"
     # every tool of tools/ and every classification CLI has its section
     for tool in sorted(os.listdir(os.path.join(ROOT, "tools"))):
-        assert f"## `tools/{tool}`" in committed, tool
+        assert f"## `tools/{tool}" in committed, tool
+    for command in ("latency", "report", "profile", "train-speed", "train-profile"):
+        assert f"## `tools/benchmark.py {command}`" in committed
     for module in ("compress", "evaluate", "block_study"):
         assert f"## `python -m classification.{module}`" in committed

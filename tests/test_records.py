@@ -113,8 +113,13 @@ def test_runs_of_two_loader_settings_are_not_paired_unless_asked(tmp_path):
     stock = write_eval(tmp_path / "s.json", "yolox_voc_nano", 10.0, 5.0, {})
     final = write_eval(tmp_path / "f.json", "final_nano", 12.0, 6.0, {},
                        training={"protocol": "quick", "loader_workers": 2})
-    result = subprocess.run([sys.executable, "tools/benchmark.py", "--evals", stock, final, "--exps",
-                             "exps/yolox_voc_nano.py", "exps/final_nano.py", "--output", str(tmp_path / "out")],
+    latency = tmp_path / "latency"
+    latency.mkdir()
+    (latency / "latency.json").write_text(json.dumps({
+        "exps": ["exps/yolox_voc_nano.py", "exps/final_nano.py"], "per_round": {}, "orders": [], "load": [],
+        "calls_per_block": 1, "threads": {}, "machine": {"cpu": "x", "flags": [], "cores": 2}}))
+    result = subprocess.run([sys.executable, "tools/benchmark.py", "report", "--latency", str(latency), "--evals",
+                             stock, final, "--output", str(tmp_path / "out")],
                             capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith(f"error: {final}: trained with another setting")

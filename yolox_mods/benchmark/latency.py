@@ -111,7 +111,6 @@ def measure_variants(models: Dict[str, torch.nn.Module], sizes: Sequence[int], r
     runtime to its ONNX Runtime FP32 time at the same size when that was measured (the deployment baseline), else
     to its time in the same runtime."""
     threads = threads or ThreadSettings()
-    results = {name: VariantResult(name, *model_size(model)) for name, model in models.items()}
     with tempfile.TemporaryDirectory() as workdir:
         runners = {}
         for name, model in models.items():
@@ -119,7 +118,15 @@ def measure_variants(models: Dict[str, torch.nn.Module], sizes: Sequence[int], r
             for size in sizes:
                 runners.update(latency_runners(name, model, size, workdir, runtimes, calibration, threads))
         run = measure_latency(runners, rounds, calls_per_block, warmup, threads)
-    reference = next(iter(models))
+    return variant_results({name: model_size(model) for name, model in models.items()}, run), run
+
+
+def variant_results(figures: Dict[str, Tuple[float, float]], run: LatencyRun) -> Dict[str, VariantResult]:
+    """A ``VariantResult`` per model of ``figures`` (name -> params M, GFLOPs; the first is the reference) with the
+    latency of ``run``: median ms, and the ratio to the reference's baseline setting within each round with its
+    interval."""
+    results = {name: VariantResult(name, *size) for name, size in figures.items()}
+    reference = next(iter(figures))
     measured = {key.split("|")[1] for key in run.per_round if key.startswith(reference + "|")}
     for key in run.per_round:
         name, setting = key.split("|")
@@ -128,7 +135,7 @@ def measure_variants(models: Dict[str, torch.nn.Module], sizes: Sequence[int], r
         results[name].latency_ms[setting] = round(run.ms(key), 2)
         results[name].latency_ratio[setting] = round(ratio.median, 3)
         results[name].latency_interval[setting] = (round(ratio.low, 3), round(ratio.high, 3))
-    return results, run
+    return results
 
 
 def baseline_setting(setting: str, measured) -> str:

@@ -1,5 +1,7 @@
 """Training img/s of a bare loop around YOLOX's pieces: the baseline the project's trainer is measured against."""
+import statistics
 import time
+from typing import Callable, Sequence
 
 from tqdm import tqdm
 
@@ -26,3 +28,34 @@ def plain_loop_img_per_s(exp, batch_size: int, iterations: int) -> float:
         ema.update(model)
         seconds += time.perf_counter() - start
     return batch_size * iterations / seconds
+
+
+def compare_train_speed(make_exp: Callable[[Sequence[str]], object], batch_size: int, rounds: int,
+                        fast_path: Sequence[str] = ()) -> dict:
+    """Alternating rounds of (our trainer, the plain loop[, our trainer with the ``fast_path`` overrides]) on one
+    exp: ``make_exp(extra overrides)`` builds it with the same data and settings each time (an ``output_dir`` among
+    the overrides for our trainer's runs). Our trainer runs one epoch and the plain loop as many iterations; each
+    round's img/s and ratios, and their medians."""
+    from ..core import TrainOptions, train
+
+    def ours(index, extra=()):
+        exp = make_exp(["output_dir", f"round{index}" + ("_fast" if extra else ""), *extra])
+        outcome = train(exp, TrainOptions(batch_size=batch_size, device="cpu", cache=True))
+        return exp, outcome.img_per_s, outcome.images // batch_size
+
+    measured = []
+    for index in range(rounds):
+        exp, our_speed, iterations = ours(index)
+        plain = plain_loop_img_per_s(make_exp([]), batch_size, iterations)
+        row = {"plain_img_per_s": round(plain, 2), "ours_img_per_s": round(our_speed, 2),
+               "ratio": round(our_speed / plain, 3)}
+        if fast_path:
+            fast = ours(index, fast_path)[1]
+            row.update(fast_img_per_s=round(fast, 2), fast_ratio=round(fast / our_speed, 3))
+        measured.append(row)
+    result = {"exp": exp.exp_name, "size": exp.input_size[0], "batch_size": batch_size, "iterations": iterations,
+              "rounds": measured, "median_ratio": round(statistics.median(r["ratio"] for r in measured), 3)}
+    if fast_path:
+        result.update(fast_path=list(fast_path),
+                      median_fast_ratio=round(statistics.median(r["fast_ratio"] for r in measured), 3))
+    return result

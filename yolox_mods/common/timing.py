@@ -17,6 +17,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from tqdm import tqdm
 
+from .errors import DataError
 from .provenance import Machine
 
 # a round is busy when other processes took more than this share of all cores, or the hypervisor stole more
@@ -172,6 +173,19 @@ class LatencyRun:
                 "busy_rounds": self.busy_rounds, "calls_per_block": self.calls_per_block,
                 "threads": asdict(self.threads), "machine": asdict(self.machine), "versions": self.versions,
                 "timed": self.timed}
+
+    @classmethod
+    def from_dict(cls, values: dict, where: str) -> "LatencyRun":
+        """The run ``to_dict`` wrote (read from ``where``); ``DataError`` naming it otherwise."""
+        try:
+            machine = values["machine"]
+            return cls({name: list(times) for name, times in values["per_round"].items()}, values["orders"],
+                       [LoadSample(**sample) for sample in values["load"]], values["calls_per_block"],
+                       ThreadSettings(**values["threads"]),
+                       Machine(machine["cpu"], tuple(machine["flags"]), machine["cores"]), values.get("versions", {}),
+                       values.get("timed", cls.timed))
+        except (KeyError, TypeError) as error:
+            raise DataError(f"{where}: not a latency run written by tools/benchmark.py latency ({error!r})") from None
 
 
 def runtime_versions() -> Dict[str, Optional[str]]:
