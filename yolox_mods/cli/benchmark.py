@@ -210,6 +210,8 @@ def run_report(args):
     header = stored.get("header", "") + (f" mAP from {len(args.evals)} evaluations: {', '.join(args.evals)}."
                                          if args.evals else "")
     print(write_report(list(results.values()), args.output, header, ablations))
+    # the latency run the tables rest on, beside them (its machine, rounds and every per-round time)
+    atomic_write_text(os.path.join(args.output, "latency.json"), json.dumps(stored, indent=2))
 
 
 def run_profile(args, exp_files):

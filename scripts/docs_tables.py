@@ -1,0 +1,104 @@
+"""Write the tables of README.md and the docs from the artefacts: ``weights/manifest.json`` (seeds, test mAP of the
+published runs) and ``results/variants.json`` + ``results/latency.json`` (params, GFLOPs, the harness's latency
+ratios and the CPU they were measured on).
+
+A table lives between ``<!-- table:NAME -->`` and ``<!-- /table:NAME -->`` in a page; ``python scripts/docs_tables.py``
+rewrites every such region in place, ``--check`` only says which are stale (tests/test_docs.py runs it).
+"""
+import argparse
+import ast
+import json
+import os
+import re
+import statistics
+import sys
+from typing import Callable, Dict, List
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PAGES = ["README.md"]
+REGION = re.compile(r"(<!-- table:(?P<name>[a-z_]+) -->\n)(?P<body>.*?)(<!-- /table:(?P=name) -->)", re.S)
+# the exps of the model table, in its order (each exp's first docstring line says what it changes)
+MODEL_EXPS = ["yolox_voc_nano", "dwconv_nano", "mdconv_nano", "dark2fpn_nano", "ghost_nano", "final_nano",
+              "final_k5_nano", "yolox_voc_nano_lrelu", "final_k5_nano_lrelu"]
+LATENCY_SETTING = "onnx@256"
+
+
+def load(path: str):
+    with open(os.path.join(ROOT, path)) as file:
+        return json.load(file)
+
+
+def exp_summary(exp: str) -> str:
+    """The first line of the exp file's docstring."""
+    with open(os.path.join(ROOT, "exps", exp + ".py")) as file:
+        doc = ast.get_docstring(ast.parse(file.read())) or ""
+    return doc.splitlines()[0].rstrip(".") if doc else ""
+
+
+def model_table() -> str:
+    """exp, what it changes, params, GFLOPs, test mAP50 (mean, range, seeds) of its published 45-epoch (or
+    fine-tune) runs, ONNX Runtime FP32 latency at 256 against stock's from the last variant table, weights files."""
+    manifest = load("weights/manifest.json")
+    variants = {row["exp"]: row for row in load("results/variants.json")}
+    machine = load("results/latency.json")["machine"]
+    rows = ["| exp | what it changes | params (M) | GFLOPs | test mAP50 (seeds) | mAP50:95 | "
+            "latency x stock (ONNX Runtime FP32, 256) | weights |", "|---|---|---|---|---|---|---|---|"]
+    for exp in MODEL_EXPS:
+        entries = [e for e in manifest if e["exp"] == exp]
+        shortest = min(e["epochs"] for e in entries)
+        entries = sorted((e for e in entries if e["epochs"] == shortest), key=lambda e: e["seed"])
+        map50 = [e["test"]["mAP50"] for e in entries]
+        map50_95 = [e["test"]["mAP50_95"] for e in entries]
+        seeds = ",".join(str(e["seed"]) for e in entries)
+        score = (f"{statistics.mean(map50):.2f} ({min(map50):.2f}-{max(map50):.2f}, seeds {seeds})" if len(map50) > 1
+                 else f"{map50[0]:.2f} (seed {seeds})")
+        row = variants[exp]
+        ratio = row["latency_ratio"].get(LATENCY_SETTING)
+        low, high = row.get("latency_interval", {}).get(LATENCY_SETTING, (ratio, ratio))
+        latency = "-" if ratio is None else f"{ratio:.2f}x" + ("" if low == high else f" [{low:.2f}, {high:.2f}]")
+        files = ", ".join(f"`{e['file']}`" for e in entries)
+        rows.append(f"| `{exp}` | {exp_summary(exp)} | {row['params_m']:.3f} | {row['gflops']:.3f} | {score} | "
+                    f"{statistics.mean(map50_95):.2f} | {latency} | {files} |")
+    cpu = f"{machine['cpu']} ({', '.join(machine['flags'])}), {machine['cores']} cores"
+    note = (f"\nLatency: batch 1 on a {cpu}, from `results/variants.md` (the latency harness: median over rounds of "
+            "the per-round ratio to stock, 95% interval). mAP: the quick protocol's 2,000 test images, the last "
+            "epoch's EMA weights (`weights/manifest.json`).\n")
+    return "\n".join(rows) + "\n" + note
+
+
+TABLES: Dict[str, Callable[[], str]] = {"models": model_table}
+
+
+def render(text: str) -> str:
+    def fill(match):
+        name = match.group("name")
+        if name not in TABLES:
+            raise SystemExit(f"error: unknown table {name!r} (known: {', '.join(TABLES)})")
+        return match.group(1) + TABLES[name]() + match.group(4)
+
+    return REGION.sub(fill, text)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 naming each stale page")
+    args = parser.parse_args(argv)
+    stale: List[str] = []
+    for page in PAGES:
+        path = os.path.join(ROOT, page)
+        with open(path) as file:
+            text = file.read()
+        rendered = render(text)
+        if rendered != text:
+            stale.append(page)
+            if not args.check:
+                with open(path, "w") as file:
+                    file.write(rendered)
+    if args.check and stale:
+        print(f"stale: {', '.join(stale)} (python scripts/docs_tables.py)", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
