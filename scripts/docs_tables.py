@@ -15,7 +15,7 @@ import sys
 from typing import Callable, Dict, List
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PAGES = ["README.md"]
+PAGES = ["README.md", "docs/studies/deployment.md"]
 REGION = re.compile(r"(<!-- table:(?P<name>[a-z_]+) -->\n)(?P<body>.*?)(<!-- /table:(?P=name) -->)", re.S)
 # the exps of the model table, in its order (each exp's first docstring line says what it changes)
 MODEL_EXPS = ["yolox_voc_nano", "dwconv_nano", "mdconv_nano", "dark2fpn_nano", "ghost_nano", "final_nano",
@@ -66,7 +66,13 @@ def model_table() -> str:
     return "\n".join(rows) + "\n" + note
 
 
-TABLES: Dict[str, Callable[[], str]] = {"models": model_table}
+def deployment_runs() -> str:
+    """The two latency runs of the deployment study side by side (``tools/benchmark.py report --runs``)."""
+    with open(os.path.join(ROOT, "results", "deployment", "harness", "runs.md")) as file:
+        return file.read()
+
+
+TABLES: Dict[str, Callable[[], str]] = {"models": model_table, "deployment_runs": deployment_runs}
 
 
 def render(text: str) -> str:

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PAGES = ["README.md", *sorted(glob.glob(os.path.join(ROOT, "docs", "*.md"))), "datasets/README.md"]
+PAGES = ["README.md", *sorted(glob.glob(os.path.join(ROOT, "docs", "**", "*.md"), recursive=True)), "datasets/README.md"]
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
