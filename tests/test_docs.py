@@ -8,7 +8,8 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PAGES = ["README.md", *sorted(glob.glob(os.path.join(ROOT, "docs", "**", "*.md"), recursive=True)), "datasets/README.md"]
+PAGES = ["README.md", "datasets/README.md",
+         *sorted(glob.glob(os.path.join(ROOT, "docs", "**", "*.md"), recursive=True))]
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
