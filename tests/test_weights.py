@@ -155,6 +155,16 @@ def test_committed_weights_match_their_manifest():
         assert {"exp", "seed", "protocol", "epochs", "sha256", "date", "test"} <= set(entry)
 
 
+def test_every_float16_file_records_its_own_test_score():
+    """A float16 file scores a little differently from its run's float32 weights: the manifest gives both, and they
+    stay close (casting to float16 moved no file by more than 0.2 mAP50)."""
+    float16 = [entry for entry in read_manifest(WEIGHTS) if entry["dtype"] == "float16"]
+    assert float16
+    for entry in float16:
+        assert entry["file_test"]["images"] == entry["test"]["images"], entry["file"]
+        assert abs(entry["file_test"]["mAP50"] - entry["test"]["mAP50"]) < 0.2, entry["file"]
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not os.path.isdir(VAL_VOC), reason="needs the quick protocol's val images (voc_mini's 300 test "
                                                        "images; datasets/build_quick_voc.py builds them)")
