@@ -1,12 +1,5 @@
-"""``python -m classification.block_study``: the shared blocks in ShuffleNetV1's depthwise slot at matched MACs.
-
-Every block (vanilla depthwise k3/k5/k7, MixConv {3,5,7,9}, Ghost module) replaces the middle conv of every
-ShuffleNet unit; the bottleneck (mid) channels of each block are then scaled by one factor, in steps that keep
-group convs and Ghost halves whole, until the model's thop MACs are the closest reachable to the k3 model's
-(within ``--tolerance``, 3% by default). Each block is trained with the same settings for every seed; results
-(macro F1 mean, sample std and spread per block) go to ``<output>/blocks.{md,json,png}``, and a rerun skips
-finished (block, seed) runs and resumes an interrupted one from its last epoch.
-"""
+"""``python -m classification.block_study``: the shared blocks in ShuffleNetV1's depthwise slot at matched MACs
+(``classification.studies.block_study``)."""
 import argparse
 import os
 
@@ -19,7 +12,7 @@ from ..train import TrainConfig
 
 def make_parser():
     parser = argparse.ArgumentParser(prog="python -m classification.block_study",
-                                     description=__doc__.split("\n")[0].split(": ", 1)[1])
+                                     description=__doc__.split(": ", 1)[1].split(" (``")[0])
     parser.add_argument("--data", default=None,
                         help="ImageFolder root with train/, val/ and test/ (default: generated); F1 on test")
     parser.add_argument("--output", default=os.path.join("runs", "block_study"))

@@ -1,6 +1,5 @@
-"""``python -m classification.deploy --ckpt X --data DIR``: a compressed classifier as it runs on a CPU: exported to
-ONNX, quantized to INT8 (ONNX Runtime static QDQ, calibrated on training images only), and scored in ONNX Runtime
-on the test split: macro F1, accuracy, bytes and batch-1 latency, FP32 against INT8."""
+"""``python -m classification.deploy --ckpt X --data DIR``: a compressed classifier in ONNX Runtime, FP32 against
+INT8 (``classification.deployment``)."""
 import argparse
 import json
 import os
@@ -14,7 +13,8 @@ from ..deployment import deploy
 
 
 def make_parser():
-    parser = argparse.ArgumentParser(prog="python -m classification.deploy", description=__doc__.split(":", 1)[1])
+    parser = argparse.ArgumentParser(prog="python -m classification.deploy",
+                                     description=__doc__.split(": ", 1)[1].split(" (``")[0])
     parser.add_argument("--ckpt", required=True, help="a checkpoint written by classification.compress")
     parser.add_argument("--data", required=True, help="ImageFolder root with train/ (calibration) and test/")
     parser.add_argument("--output", default=None, help="where the .onnx files and deploy.{md,json} go (default: "

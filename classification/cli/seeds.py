@@ -1,10 +1,5 @@
-"""``python -m classification.seeds RUN [RUN ...] --output DIR``: one compression recipe run with several seeds (one
-``classification.compress --seed N --output RUN`` each), summarised per stage: MACs, params, non-zero params,
-bytes on disk, macro F1 on val and test per seed with mean, sample std and spread, training minutes, a verdict
-against a reference stage (a difference only beyond both seed spreads), and batch-1 CPU latency of the stage's
-model in PyTorch and ONNX Runtime (2 threads; the first run's checkpoint: the seeds share the architecture up to
-the channels pruning picks, whose MAC range the table shows). Writes ``DIR/seeds.{md,json,png}``.
-"""
+"""``python -m classification.seeds RUN [RUN ...] --output DIR``: one compression recipe run with several seeds,
+summarised per stage (``classification.studies.seeds``)."""
 import argparse
 import json
 import os
@@ -15,7 +10,8 @@ from ..studies.seeds import add_latency, load_runs, only_stages, plot_summary, r
 
 
 def make_parser():
-    parser = argparse.ArgumentParser(prog="python -m classification.seeds", description=__doc__.split(":", 1)[1])
+    parser = argparse.ArgumentParser(prog="python -m classification.seeds",
+                                     description=__doc__.split(": ", 1)[1].split(" (``")[0])
     parser.add_argument("runs", nargs="+", help="output folders of classification.compress, one per seed")
     parser.add_argument("--output", required=True, help="where seeds.{md,json,png} go")
     parser.add_argument("--reference", default="baseline_same_budget",
