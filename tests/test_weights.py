@@ -7,7 +7,8 @@ import torch
 
 from yolox_mods.cli.common import load_exp
 from yolox_mods.common import atomic_save, load_checkpoint, load_exact
-from yolox_mods.common.errors import CheckpointError
+from yolox_mods.common.errors import CheckpointError, DataError
+from yolox_mods.common.provenance import RunSetting
 from yolox_mods.evaluators import EvalRecord
 from yolox_mods.weights import publish, read_manifest, verify, weights_digest
 
@@ -16,13 +17,17 @@ WEIGHTS = os.path.join(ROOT, "weights")
 VAL_VOC = os.path.join(ROOT, "..", "shared", "data", "voc_mini", "VOCdevkit")
 
 
-def fake_run(run_dir, exp, model=None, epochs=45):
+QUICK_SETTING = RunSetting(protocol="quick", loader_workers=0, threads=2)
+
+
+def fake_run(run_dir, exp, model=None, epochs=45, training=QUICK_SETTING):
     model = model or exp.get_model()
     os.makedirs(run_dir, exist_ok=True)
     atomic_save({"model": model.state_dict(), "train_model": model.state_dict(), "optimizer": {}, "start_epoch": epochs,
                  "exp_name": exp.exp_name, "num_classes": 20}, os.path.join(run_dir, "latest_ckpt.pth"))
     EvalRecord(exp=exp.exp_name, split="test", image_sets=[["2007", "test"]], images=2000, map50=12.3456,
-               map50_95=6.5, per_class_ap50={}, epoch=epochs).write(os.path.join(run_dir, "test_eval.json"))
+               map50_95=6.5, per_class_ap50={}, epoch=epochs,
+               training=training).write(os.path.join(run_dir, "test_eval.json"))
     return model
 
 
@@ -102,18 +107,25 @@ def test_a_published_file_records_its_own_test_score(synthetic_voc, tmp_path, ca
 
     exp = load_exp(os.path.join(ROOT, "exps", "yolox_voc_nano.py"))
     fake_run(str(tmp_path / "run"), exp)
-    publish(str(tmp_path / "run"), str(tmp_path / "weights"), "stock_s0", "quick", 0, dtype="float16")
+    publish(str(tmp_path / "run"), str(tmp_path / "weights"), "stock_s0", "quick", 0, dtype="float16",
+            results_dir=str(tmp_path / "results"))
     published = str(tmp_path / "weights" / "stock_s0.pth")
     evaluation = str(tmp_path / "file_test.json")
     eval_cli.main(["-f", os.path.join(ROOT, "exps", "yolox_voc_nano.py"), "-c", published, "-b", "8", "--device",
                    "cpu", "--json", evaluation, "data_dir", synthetic_voc, "test_size", "(128,128)",
                    "data_num_workers", "0"])
     capfd.readouterr()
-    publish_cli.main(["--name", "stock_s0", "--file-eval", evaluation, "--weights-dir", str(tmp_path / "weights")])
+    publish_cli.main(["--name", "stock_s0", "--file-eval", evaluation, "--weights-dir", str(tmp_path / "weights"),
+                      "--results-dir", str(tmp_path / "results")])
     entry = read_manifest(str(tmp_path / "weights"))[0]
     scored = EvalRecord.read(evaluation)
     assert entry["file_test"] == {"images": 8, "mAP50": round(scored.map50, 4), "mAP50_95": round(scored.map50_95, 4),
                                   "weights": scored.weights}
+    # kept beside the run's records, with the run's setting (this fake run's file holds none) and its matches
+    kept_path = str(tmp_path / "results" / "stock_s0" / "file_test.json")
+    kept = EvalRecord.read(kept_path)
+    assert kept.training == QUICK_SETTING and kept.map50 == scored.map50 and kept.matches == "file_test.matches.npz"
+    assert kept.load_matched(kept_path).image_ids == scored.load_matched(evaluation).image_ids
     assert entry["test"]["mAP50"] == 12.3456  # the run's score stays beside it
     # an evaluation of another file, or on val, is not this file's test score
     other = EvalRecord.read(evaluation)
@@ -124,6 +136,14 @@ def test_a_published_file_records_its_own_test_score(synthetic_voc, tmp_path, ca
     with pytest.raises(SystemExit):
         publish_cli.main([str(tmp_path / "run"), "--name", "stock_s0", "--file-eval", evaluation])
     assert "error: --file-eval records the score of a file already published" in capfd.readouterr().err
+
+
+def test_a_run_record_without_its_setting_is_not_published(tmp_path):
+    exp = load_exp(os.path.join(ROOT, "exps", "yolox_voc_nano.py"))
+    fake_run(str(tmp_path / "run"), exp, training=None)
+    with pytest.raises(DataError, match="run/test_eval.json: no run setting"):
+        publish(str(tmp_path / "run"), str(tmp_path / "weights"), "stock_s0", "quick", 0)
+    assert not os.path.exists(tmp_path / "weights" / "stock_s0.pth")
 
 
 def test_the_benchmark_times_the_published_weights_of_the_evaluated_schedule(tmp_path):

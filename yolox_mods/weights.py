@@ -96,6 +96,9 @@ def publish(run_dir: str, weights_dir: str, name: str, protocol: str, seed: int,
     if finetuned_from is not None:
         load_checkpoint(finetuned_from)  # a weights file, not any file: a missing or foreign one raises here
     test = EvalRecord.read(os.path.join(run_dir, "test_eval.json"))
+    if test.training is None:
+        raise DataError(f"{os.path.join(run_dir, 'test_eval.json')}: no run setting (training), so the benchmark "
+                        "could not pair it with runs trained alike: re-evaluate it with tools/eval.py")
     state, kept_float32 = stored_in(checkpoint["model"], dtype)
     path = os.path.join(weights_dir, name + ".pth")
     atomic_save({"model": state, "exp_name": checkpoint.get("exp_name"), "num_classes": checkpoint.get("num_classes"),
@@ -125,11 +128,13 @@ def publish(run_dir: str, weights_dir: str, name: str, protocol: str, seed: int,
     return entry
 
 
-def record_file_score(weights_dir: str, name: str, eval_path: str) -> dict:
+def record_file_score(weights_dir: str, name: str, eval_path: str, results_dir: Optional[str] = None) -> dict:
     """Record in ``name``'s manifest entry the test score of the published file itself (``file_test``):
     ``eval_path`` is ``tools/eval.py -c weights/<name>.pth --json`` on the test split. A float16 file scores a little
-    differently from the run's float32 weights (``test``). ``DataError`` when the evaluation is of another file,
-    another split or other weights than the file holds."""
+    differently from the run's float32 weights (``test``). With ``results_dir``, the evaluation is kept as
+    ``results_dir/<name>/file_test.json`` (and its matches) beside the run's records, carrying the run's setting
+    when the file has none of its own (files published before settings were recorded). ``DataError`` when the
+    evaluation is of another file, another split or other weights than the file holds."""
     entries = read_manifest(weights_dir)
     entry = next((e for e in entries if e["file"] == name + ".pth"), None)
     if entry is None:
@@ -140,10 +145,23 @@ def record_file_score(weights_dir: str, name: str, eval_path: str) -> dict:
                         "test")
     if record.exp != entry["exp"]:
         raise DataError(f"{eval_path}: an evaluation of exp {record.exp}, but {entry['file']} is {entry['exp']}'s")
+    if results_dir:
+        keep_file_score(record, eval_path, os.path.join(results_dir, name))
     entry["file_test"] = {"images": record.images, "mAP50": round(record.map50, 4),
                           "mAP50_95": round(record.map50_95, 4), "weights": record.weights}
     atomic_write_text(os.path.join(weights_dir, MANIFEST), json.dumps(entries, indent=2) + "\n")
     return entry
+
+
+def keep_file_score(record: EvalRecord, eval_path: str, run_results: str) -> None:
+    run_test = os.path.join(run_results, "test_eval.json")
+    if record.training is None:
+        if not os.path.exists(run_test):
+            raise DataError(f"{eval_path}: no run setting, and no {run_test} to take it from")
+        record.training = EvalRecord.read(run_test).training
+        if record.training is None:
+            raise DataError(f"{run_test}: no run setting (training) to give {eval_path}")
+    record.write(os.path.join(run_results, "file_test.json"), record.load_matched(eval_path))
 
 
 def verify(weights_dir: str) -> Dict[str, str]:

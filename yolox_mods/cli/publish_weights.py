@@ -26,7 +26,8 @@ def make_parser():
     parser.add_argument("--finetuned-from", default=None,
                         help="the weights file the run fine-tuned (tools/train.py -c): recorded by name and sha256")
     parser.add_argument("--weights-dir", default="weights")
-    parser.add_argument("--results-dir", default="results/quick")
+    parser.add_argument("--results-dir", default="results/quick",
+                        help="where the run's records are kept (with --file-eval: where file_test.json goes)")
     return parser
 
 
@@ -36,7 +37,7 @@ def main(argv=None):
     if args.file_eval:
         if args.run_dir:
             raise ConfigError("--file-eval records the score of a file already published: give no RUN_DIR")
-        print(json.dumps(record_file_score(args.weights_dir, args.name, args.file_eval), indent=2))
+        print(json.dumps(record_file_score(args.weights_dir, args.name, args.file_eval, args.results_dir), indent=2))
         return
     if args.run_dir is None or args.seed is None:
         raise ConfigError("give RUN_DIR and --seed (or --file-eval)")
