@@ -1,4 +1,7 @@
-"""yolox-lite. torch and yolox are installed by scripts/install.sh (yolox 0.3.0 must go in with --no-deps)."""
+"""yolox-lite. torch and yolox are installed by scripts/install.sh (yolox 0.3.0 must go in with --no-deps).
+
+No console scripts: the detector's tools are ``python tools/<name>.py`` (YOLOX's convention) and the classifier's
+``python -m classification.<name>``; the ``yolox-lite-*`` scripts of 0.1.0 were removed for them."""
 from setuptools import find_packages, setup
 
 setup(
@@ -12,16 +15,7 @@ setup(
     install_requires=[
         "loguru", "tabulate", "pycocotools", "opencv-python-headless", "thop", "psutil", "tqdm", "tensorboard",
         "matplotlib", "pyyaml", "onnx", "onnxruntime", "openvino", "nncf", "pillow", "numpy", "tensorly",
+        "torch-pruning==1.6.1",
     ],
     extras_require={"test": ["pytest", "hypothesis", "ruff==0.17.6"]},
-    entry_points={"console_scripts": [
-        *(f"yolox-lite-{name.replace('_', '-')} = yolox_mods.cli.{name}:main" for name in (
-            "train", "eval", "demo", "export_onnx", "quantize_onnx", "benchmark", "check_data", "plot_curves",
-            "publish_weights", "quickstart")),
-        "yolox-lite-compress = classification.cli.compress:main",
-        "yolox-lite-classify-eval = classification.cli.evaluate:main",
-        "yolox-lite-block-study = classification.cli.block_study:main",
-        "yolox-lite-compress-seeds = classification.cli.seeds:main",
-        "yolox-lite-classify-deploy = classification.cli.deploy:main",
-    ]},
 )

@@ -57,7 +57,11 @@ def reference() -> str:
              "Every flag of every tool, generated from the parsers by `python scripts/cli_reference.py > docs/cli.md`",
              "(`tests/test_cli_reference.py` fails when this file is stale). A refused flag ends the tool with one",
              "`error:` line before anything runs; trailing `key value` pairs of train/eval/export/demo/quantize",
-             "override exp attributes."]
+             "override exp attributes.", "",
+             "One way to call each tool: the detector's as `python tools/<name>.py` from a checkout (YOLOX's",
+             "convention; `python -m yolox_mods.cli.<name>` is the same main), the classifier's as",
+             "`python -m classification.<name>`. The `yolox-lite-*` console scripts of 0.1.0 are removed: call",
+             "those instead."]
     for name, module_name in TOOLS:
         module = importlib.import_module(module_name)
         parser = module.make_parser()

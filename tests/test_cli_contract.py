@@ -160,9 +160,14 @@ def test_every_cli_runs_with_python_m():
     assert [line for line in result.stdout.splitlines() if " exit " in line] == [f"{m} exit 0" for m in CLI_MODULES]
 
 
-def test_console_scripts_point_at_those_mains():
+def test_each_tool_has_one_entry_point():
+    """The detector's tools are tools/<name>.py shims over yolox_mods.cli.<name> (YOLOX's convention), the
+    classifier's ``python -m classification.<name>``; no console scripts besides them."""
     from importlib.metadata import entry_points
 
-    scripts = {e.name: e.value for e in entry_points(group="console_scripts") if e.name.startswith("yolox-lite-")}
-    mains = {module.replace("classification.", "classification.cli.") + ":main" for module in CLI_MODULES}
-    assert set(scripts.values()) == mains
+    assert [e.name for e in entry_points(group="console_scripts") if e.name.startswith("yolox-lite")] == []
+    tools = sorted(os.path.splitext(name)[0] for name in os.listdir(os.path.join(ROOT, "tools")))
+    assert ["yolox_mods.cli." + name for name in tools] == sorted(m for m in CLI_MODULES if m.startswith("yolox_mods"))
+    for name in tools:
+        with open(os.path.join(ROOT, "tools", name + ".py")) as file:
+            assert f"from yolox_mods.cli.{name} import main" in file.read(), name

@@ -1,4 +1,5 @@
-"""``tools/export_onnx.py -f exps/<exp>.py -c ckpt``: ONNX model checked against PyTorch on a random image."""
+"""``tools/export_onnx.py -f exps/<exp>.py -c ckpt`` (or ``-n <exp>``): ONNX model checked against PyTorch on a
+random image."""
 import argparse
 
 import numpy as np
@@ -8,12 +9,13 @@ from ..common import DataError, exits_cleanly_on_bad_input
 from ..common.onnx import onnx_session
 from ..evaluation import load_weights
 from ..export import export_onnx
-from .common import checkpoint_for, load_exp
+from .common import checkpoint_for, chosen_exp_file, load_exp
 
 
 def make_parser():
     parser = argparse.ArgumentParser(description="Export a yolox-lite exp to ONNX")
-    parser.add_argument("-f", "--exp_file", required=True)
+    parser.add_argument("-f", "--exp_file", default=None)
+    parser.add_argument("-n", "--name", default=None, help="exp name in exps/ (instead of -f)")
     parser.add_argument("-c", "--ckpt", default=None,
                         help="checkpoint (default: the run's latest_ckpt.pth under output_dir/<exp>/)")
     parser.add_argument("--random-weights", action="store_true",
@@ -34,7 +36,7 @@ def make_parser():
 @exits_cleanly_on_bad_input
 def main(argv=None):
     args = make_parser().parse_args(argv)
-    exp = load_exp(args.exp_file, args.opts)
+    exp = load_exp(chosen_exp_file(args.exp_file, args.name), args.opts)
     model = exp.get_model().eval()
     ckpt = checkpoint_for(exp, args.ckpt, args.random_weights)
     if ckpt:
