@@ -20,6 +20,7 @@ TOOLS = [
     ("tools/plot_curves.py", "yolox_mods.cli.plot_curves"),
     ("tools/publish_weights.py", "yolox_mods.cli.publish_weights"),
     ("tools/quickstart.py", "yolox_mods.cli.quickstart"),
+    ("tools/prune.py", "yolox_mods.cli.prune"),
     ("python -m classification.compress", "classification.cli.compress"),
     ("python -m classification.evaluate", "classification.cli.evaluate"),
     ("python -m classification.deploy", "classification.cli.deploy"),

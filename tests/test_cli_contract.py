@@ -142,7 +142,7 @@ def test_a_job_already_using_the_cores_is_named(tmp_path):
 
 CLI_MODULES = ["yolox_mods.cli." + name for name in ("train", "eval", "demo", "export_onnx", "quantize_onnx",
                                                      "benchmark", "check_data", "plot_curves", "publish_weights",
-                                                     "quickstart")] + [
+                                                     "quickstart", "prune")] + [
     "classification.compress", "classification.evaluate", "classification.block_study", "classification.seeds",
     "classification.deploy"]
 

@@ -8,6 +8,7 @@ from yolox.utils import get_world_size, postprocess
 from .common import CheckpointError, load_checkpoint, load_exact
 from .common.provenance import RunSetting
 from .evaluators import Evaluation
+from .pruning import apply_architecture
 
 
 def check_trained_act(source: str, trained_act: Optional[str], exp_name: str, built_act: str) -> None:
@@ -20,9 +21,12 @@ def check_trained_act(source: str, trained_act: Optional[str], exp_name: str, bu
 
 
 def load_weights(exp, model: torch.nn.Module, ckpt_path: str) -> None:
-    """``ckpt_path``'s evaluated weights into ``model`` (built by ``exp``, with its activation)."""
+    """``ckpt_path``'s evaluated weights into ``model`` (built by ``exp``, with its activation), reshaped first to
+    the architecture of a pruned checkpoint."""
     checkpoint = load_checkpoint(ckpt_path)
     check_trained_act(ckpt_path, checkpoint.get("act"), exp.exp_name, exp.act)
+    if checkpoint.get("architecture") is not None:
+        apply_architecture(model, checkpoint["architecture"], ckpt_path)
     load_exact(model, checkpoint["model"], ckpt_path)
 
 

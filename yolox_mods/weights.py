@@ -103,7 +103,8 @@ def publish(run_dir: str, weights_dir: str, name: str, protocol: str, seed: int,
     path = os.path.join(weights_dir, name + ".pth")
     atomic_save({"model": state, "exp_name": checkpoint.get("exp_name"), "num_classes": checkpoint.get("num_classes"),
                  "act": checkpoint.get("act"), "start_epoch": checkpoint["start_epoch"],
-                 "training": checkpoint.get("training")}, path)
+                 "training": checkpoint.get("training"),
+                 **{key: checkpoint[key] for key in ("architecture", "pruning") if key in checkpoint}}, path)
     entry = {"file": name + ".pth", "exp": test.exp, "seed": seed, "protocol": protocol,
              "epochs": checkpoint["start_epoch"], "dtype": dtype, "kept_float32": kept_float32,
              "bytes": os.path.getsize(path),

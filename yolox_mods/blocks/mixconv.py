@@ -21,7 +21,8 @@ class MixConv(nn.Module):
     """Depthwise conv whose channels are split into groups, each with its own kernel size, then BN + act.
 
     Shape: (N, C_in, H, W) -> (N, C_out, ceil(H/s), ceil(W/s)); C_out a multiple of C_in, C_in >= number of
-    kernels, every kernel odd. One kernel size reduces exactly to a depthwise conv.
+    kernels, every kernel odd. One kernel size reduces exactly to a depthwise conv. The groups are split evenly
+    when built; the split is read from the convs, so a channel-pruned MixConv keeps its uneven groups.
     """
 
     def __init__(self, in_channels: int, out_channels: int, ksize: Union[int, Sequence[int]],
@@ -32,16 +33,25 @@ class MixConv(nn.Module):
             raise ValueError(f"MixConv needs out_channels ({out_channels}) to be a multiple of "
                              f"in_channels ({in_channels})")
         multiplier = out_channels // in_channels
-        self.in_channels = in_channels
-        self.out_channels = out_channels
         self.kernels = kernels
-        self.in_splits = split_channels(in_channels, len(kernels))
         self.convs = nn.ModuleList(
             nn.Conv2d(c, c * multiplier, k, stride, get_padding(k), groups=c, bias=False)
-            for c, k in zip(self.in_splits, kernels)
+            for c, k in zip(split_channels(in_channels, len(kernels)), kernels)
         )
         self.bn = nn.BatchNorm2d(out_channels)
         self.act = create_act(act)
+
+    @property
+    def in_splits(self) -> List[int]:
+        return [conv.in_channels for conv in self.convs]
+
+    @property
+    def in_channels(self) -> int:
+        return sum(self.in_splits)
+
+    @property
+    def out_channels(self) -> int:
+        return sum(conv.out_channels for conv in self.convs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         parts = torch.split(x, self.in_splits, dim=1)
@@ -53,7 +63,7 @@ class MixConv(nn.Module):
 def merged_depthwise(mix: MixConv) -> nn.Sequential:
     """An eval-mode MixConv as one depthwise conv: each kernel zero-padded (centred) to the largest, BN folded
     into a bias, same activation. Equal outputs up to float rounding; more multiply-adds (every group runs at the
-    largest kernel) but no split, concat or unfused BN, which ONNX Runtime runs faster (docs/results.md).
+    largest kernel) but no split, concat or unfused BN, which ONNX Runtime runs faster (docs/history/log.md).
     A MixConv in training mode is refused: its BN normalises by batch statistics, which a folded bias cannot.
 
     Shape: as ``mix``.

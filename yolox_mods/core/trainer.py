@@ -22,6 +22,7 @@ from ..common.provenance import RunSetting
 from ..evaluation import check_trained_act
 from ..evaluators.voc_map import VOCResult
 from ..models.compile import compile_for_training, uncompiled
+from ..pruning import apply_architecture
 from ..weights import weights_digest
 from .curve import Curve, read_curve, run_curve_path
 
@@ -99,6 +100,10 @@ class LiteTrainer(Trainer):
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
         model = self.exp.get_model()
+        self.architecture = self.starting_architecture()
+        if self.architecture is not None:
+            apply_architecture(model, self.architecture, self.starting_checkpoint())
+            logger.info("pruned architecture from {}", self.starting_checkpoint())
         logger.info("Model Summary: {}".format(get_model_info(model, self.exp.test_size)))
         model.to(self.device)
         if self.exp.channels_last:
@@ -146,6 +151,18 @@ class LiteTrainer(Trainer):
         started = time.time()
         if compile_for_training(model, lambda: model(images, labels)["total_loss"], logger.warning):
             logger.info("model compiled with torch.compile in {:.0f} s", time.time() - started)
+
+    def starting_checkpoint(self):
+        """The checkpoint this run loads: the one it resumes, or the weights it fine-tunes (-c); None for neither."""
+        if self.args.resume:
+            return self.args.ckpt or os.path.join(self.file_name, "latest_ckpt.pth")
+        return self.args.ckpt
+
+    def starting_architecture(self):
+        """The pruned architecture of the starting checkpoint (None for the exp's own): the model is reshaped to it
+        before the optimizer is built, and every checkpoint of this run carries it on."""
+        path = self.starting_checkpoint()
+        return load_checkpoint(path).get("architecture") if path is not None else None
 
     def resume_train(self, model):
         self.start_epoch, self.start_iter = 0, 0
@@ -377,6 +394,8 @@ class LiteTrainer(Trainer):
             "act": self.exp.act,
             "training": self.setting.to_dict(),
         }
+        if self.architecture is not None:
+            state["architecture"] = self.architecture
         atomic_save(state, os.path.join(self.file_name, ckpt_name + "_ckpt.pth"))
         if update_best_ckpt:
             atomic_save(state, os.path.join(self.file_name, "best_ckpt.pth"))

@@ -1,0 +1,192 @@
+"""Structured pruning of the detector: every exp prunes and runs, a budget is met by an independent count, the
+architecture travels with the checkpoint, BatchNorm statistics are re-estimated, and a pruned model trains,
+resumes, evaluates, exports and demos through the tools."""
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+import torch.nn as nn
+
+from yolox_mods.cli.common import load_exp
+from yolox_mods.common.batchnorm import recalibrate_batchnorm
+from yolox_mods.common.errors import CheckpointError
+from yolox_mods.pruning import (
+    PruneSettings,
+    PruningError,
+    apply_architecture,
+    architecture_of,
+    plan_exclusions,
+    prune_detector,
+)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# one exp per structure DepGraph meets: plain depthwise, MixConv, the Dark2 path, Ghost (final_nano, which has
+# them together, is pruned in the round trip below)
+FAMILIES = ["dwconv_nano", "mdconv_nano", "dark2fpn_nano", "ghost_nano"]
+
+
+def exp_model(name):
+    torch.manual_seed(0)
+    exp = load_exp(os.path.join(ROOT, "exps", f"{name}.py"))
+    return exp, exp.get_model().eval()
+
+
+def independent_gflops(model, size=416):
+    """2 x MACs as Torch-Pruning's own counter gives them (not the thop count the budget search uses)."""
+    import torch_pruning as tp
+
+    macs, _ = tp.utils.count_ops_and_params(model, torch.zeros(1, 3, size, size))
+    return 2 * macs / 1e9
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_every_exp_prunes_and_keeps_its_outputs(name):
+    _, model = exp_model(name)
+    image = torch.randn(1, 3, 128, 128)
+    with torch.no_grad():
+        before = model(image)
+    pruned, result = prune_detector(model, PruneSettings(ratio=0.4), example_size=128)
+    with torch.no_grad():
+        after = pruned.eval()(image)
+    assert after.shape == before.shape  # every anchor still predicts box, objectness and 20 classes
+    assert result.gflops < 0.8 * result.gflops_before and result.params < result.params_before
+    assert independent_gflops(pruned) < 0.8 * independent_gflops(model)
+    assert architecture_of(model) != architecture_of(pruned)  # the input model is left as it was
+    assert 0.9 < result.report.fraction <= 1.0, result.report.describe()
+
+
+def test_the_report_names_every_unit_left_unpruned():
+    _, stock = exp_model("yolox_voc_nano")
+    _, _, report = plan_exclusions(stock, torch.randn(1, 3, 128, 128))
+    assert sorted(report.excluded) == sorted(f"head.{kind}.{level}" for kind in ("cls_preds", "reg_preds",
+                                                                                 "obj_preds") for level in range(3))
+    assert report.channels - report.prunable == 3 * (20 + 4 + 1)  # the prediction convs' outputs
+    _, final = exp_model("final_nano")
+    _, _, report = plan_exclusions(final, torch.randn(1, 3, 128, 128))
+    assert "channel multiplier" in report.excluded["backbone.backbone.dark2_down.conv"]
+    assert report.excluded["backbone.backbone.dark2.1.conv3.conv"] == \
+        "its channels reach backbone.backbone.dark2_down.conv"
+    assert "kept: backbone.backbone.dark2_down.conv" in report.describe()
+
+
+def test_a_gflops_budget_is_met_within_its_tolerance():
+    _, model = exp_model("yolox_voc_nano")
+    target = 0.5 * independent_gflops(model)
+    pruned, result = prune_detector(model, PruneSettings(target_gflops=target), example_size=128)
+    assert abs(result.gflops - target) <= 0.02 * target
+    assert independent_gflops(pruned) == pytest.approx(target, rel=0.04)  # another counter, same model
+    with pytest.raises(PruningError, match="already within"):
+        prune_detector(model, PruneSettings(target_gflops=2.0), example_size=128)
+
+
+def test_taylor_importance_uses_the_loss_gradients():
+    exp, model = exp_model("yolox_voc_nano")
+    targets = torch.zeros(2, 120, 5)
+    targets[:, 0] = torch.tensor([3.0, 64.0, 64.0, 40.0, 40.0])
+
+    def gradients(target):
+        target.train()
+        target(torch.rand(2, 3, 128, 128) * 255, targets)["total_loss"].backward()
+
+    pruned, result = prune_detector(model, PruneSettings(importance="taylor", ratio=0.3), example_size=128,
+                                    gradients=gradients)
+    assert result.gflops < result.gflops_before
+    assert all(parameter.grad is None for parameter in pruned.parameters())
+    assert all(parameter.grad is None for parameter in model.parameters())  # computed on a copy
+
+
+def test_an_architecture_round_trips_and_refuses_another_family(tmp_path):
+    exp, model = exp_model("final_nano")
+    pruned, _ = prune_detector(model, PruneSettings(ratio=0.5), example_size=128)
+    rebuilt = exp.get_model()
+    optimizer_params = list(rebuilt.parameters())
+    apply_architecture(rebuilt, architecture_of(pruned), "pruned.pth")
+    assert [id(p) for p in rebuilt.parameters()] == [id(p) for p in optimizer_params]
+    rebuilt.load_state_dict(pruned.state_dict())
+    image = torch.randn(1, 3, 128, 128)
+    with torch.no_grad():
+        assert torch.equal(rebuilt.eval()(image), pruned.eval()(image))
+    _, other = exp_model("ghost_nano")
+    with pytest.raises(CheckpointError, match="pruned.pth: its pruned architecture does not match"):
+        apply_architecture(other, architecture_of(pruned), "pruned.pth")
+
+
+def test_recalibration_gives_the_statistics_of_the_batches():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Dropout(0.5))
+    model[1].running_mean.fill_(7.0)
+    batches = [torch.randn(8, 3, 10, 10) + i for i in range(3)]
+    assert recalibrate_batchnorm(model, batches) == 3
+    with torch.no_grad():
+        features = [model[0](batch) for batch in batches]
+    mean = torch.stack([f.mean(dim=(0, 2, 3)) for f in features]).mean(0)
+    variance = torch.stack([f.transpose(0, 1).reshape(4, -1).var(dim=1, unbiased=True) for f in features]).mean(0)
+    assert torch.allclose(model[1].running_mean, mean, atol=1e-5)
+    assert torch.allclose(model[1].running_var, variance, rtol=1e-4)
+    assert not model.training and not model[1].training and model[1].momentum == 0.1
+    with pytest.raises(ValueError, match="at least one batch"):
+        recalibrate_batchnorm(model, [])
+    assert torch.allclose(model[1].running_mean, mean, atol=1e-5)  # nothing reset by the refusal
+
+
+@pytest.mark.slow
+def test_a_pruned_checkpoint_trains_resumes_evaluates_exports_and_demos(synthetic_voc, tmp_path):
+    tools = os.path.join(ROOT, "tools")
+    data = ["data_dir", synthetic_voc, "input_size", "(128,128)", "test_size", "(128,128)", "data_num_workers", "0"]
+    small = ["warmup_epochs", "1", "no_aug_epochs", "1", "random_size", "(4,4)", "print_interval", "1"]
+
+    def run(tool, *args):
+        result = subprocess.run([sys.executable, os.path.join(tools, tool), *args], capture_output=True, text=True,
+                                timeout=600, cwd=ROOT)
+        return result
+
+    trained = run("train.py", "-n", "yolox_voc_nano", "-b", "8", "--device", "cpu", *data, *small,
+                  "output_dir", str(tmp_path), "max_epoch", "1")
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    source = str(tmp_path / "yolox_voc_nano" / "latest_ckpt.pth")
+    pruned_path = str(tmp_path / "pruned.pth")
+    pruned = run("prune.py", "-n", "yolox_voc_nano", "-c", source, "-o", pruned_path, "--target-gflops", "0.5",
+                 "-b", "8", "--calibration-batches", "2", "--device", "cpu", *data)
+    assert pruned.returncode == 0, pruned.stderr[-3000:]
+    assert "prunable: " in pruned.stdout and "-> 0.5" in pruned.stdout
+    checkpoint = torch.load(pruned_path, weights_only=False)
+    assert checkpoint["architecture"]["backbone.backbone.stem.conv.conv"]["out"] < 16
+    assert checkpoint["pruning"]["source"] == source and "optimizer" not in checkpoint
+
+    evaluated = run("eval.py", "-n", "yolox_voc_nano", "-c", pruned_path, "-b", "8", "--device", "cpu", *data)
+    assert evaluated.returncode == 0 and "mAP50:" in evaluated.stdout, evaluated.stderr[-3000:]
+    onnx = str(tmp_path / "pruned.onnx")
+    exported = run("export_onnx.py", "-n", "yolox_voc_nano", "-c", pruned_path, "--tsize", "128", "--output-name",
+                   onnx)
+    assert exported.returncode == 0 and "within atol" in exported.stdout, exported.stderr[-3000:]
+    image = os.path.join(synthetic_voc, "VOC2007", "JPEGImages", sorted(os.listdir(
+        os.path.join(synthetic_voc, "VOC2007", "JPEGImages")))[0])
+    demo = run("demo.py", "image", "-n", "yolox_voc_nano", "-c", pruned_path, "--path", image, "--device", "cpu",
+               "--tsize", "128")
+    assert demo.returncode == 0, demo.stderr[-3000:]
+
+    tuned = run("train.py", "-n", "yolox_voc_nano", "-c", pruned_path, "-b", "8", "--device", "cpu", "-expn", "tuned",
+                *data, *small, "output_dir", str(tmp_path), "max_epoch", "1")
+    assert tuned.returncode == 0, tuned.stderr[-3000:]
+    assert "fine-tune load" not in tuned.stderr  # every pruned tensor loaded into the pruned architecture
+    latest = str(tmp_path / "tuned" / "latest_ckpt.pth")
+    assert torch.load(latest, weights_only=False)["architecture"] == checkpoint["architecture"]
+    resumed = run("train.py", "-n", "yolox_voc_nano", "--resume", "-b", "8", "--device", "cpu", "-expn", "tuned",
+                  *data, *small, "output_dir", str(tmp_path), "max_epoch", "2")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert torch.load(latest, weights_only=False)["start_epoch"] == 2
+
+    foreign = run("eval.py", "-n", "ghost_nano", "-c", pruned_path, "-b", "8", "--device", "cpu", *data)
+    assert foreign.returncode != 0
+    assert f"error: {pruned_path}: its pruned architecture does not match" in foreign.stderr
+
+    # published like any run: the file keeps the architecture, and loads by the exp alone
+    from yolox_mods.evaluation import load_for_eval
+    from yolox_mods.weights import publish
+
+    publish(str(tmp_path / "tuned"), str(tmp_path / "weights"), "pruned_s0", "quick", 0, dtype="float16")
+    published = load_for_eval(load_exp(os.path.join(ROOT, "exps", "yolox_voc_nano.py")),
+                              str(tmp_path / "weights" / "pruned_s0.pth"))
+    assert architecture_of(published) == checkpoint["architecture"]
