@@ -338,7 +338,7 @@ def test_best_val_epoch_is_a_secondary_column_read_from_each_runs_curve(tmp_path
 
 def test_step_profile_splits_a_real_training_step(synthetic_voc):
     from yolox_mods.benchmark import PHASES, profile_training_step, step_profile_table
-    from yolox_mods.cli.common import load_exp
+    from yolox_mods.exp_files import load_exp
 
     exp = load_exp(os.path.join(ROOT, "exps", "yolox_voc_nano.py"),
                    ["data_dir", synthetic_voc, "input_size", "(128,128)", "random_size", "None", "mosaic_prob", "0.0",
@@ -363,7 +363,7 @@ def test_the_benchmark_leaves_committed_results_alone_by_default():
 def test_deployment_runtimes_are_timed_against_stock_onnx_runtime_fp32(synthetic_voc):
     from yolox_mods.benchmark import measure_variants
     from yolox_mods.benchmark.latency import untie_constants
-    from yolox_mods.cli.common import load_exp
+    from yolox_mods.exp_files import load_exp
     from yolox_mods.quantize import training_images
 
     exps = [load_exp(os.path.join(ROOT, "exps", name + ".py"), ["data_dir", synthetic_voc])
@@ -397,7 +397,7 @@ def test_untied_constants_export_like_a_trained_model(tmp_path):
     import torch
 
     from yolox_mods.benchmark import untie_constants
-    from yolox_mods.cli.common import load_exp
+    from yolox_mods.exp_files import load_exp
     from yolox_mods.export import export_onnx
 
     exp = load_exp(os.path.join(ROOT, "exps", "yolox_voc_nano.py"))

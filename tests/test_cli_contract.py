@@ -51,7 +51,7 @@ def test_refused_before_anything_runs(capfd, main, argv, message):
 
 
 def test_n_finds_the_grouped_exps_that_published_weights_name(tmp_path, monkeypatch):
-    from yolox_mods.cli import common
+    from yolox_mods import exp_files as common
 
     exps = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "exps")
     assert common.chosen_exp_file(None, "final_nano_no_dwconv") == os.path.join(exps, "ablation",
@@ -66,7 +66,7 @@ def test_n_finds_the_grouped_exps_that_published_weights_name(tmp_path, monkeypa
 
 
 def test_n_looks_in_the_working_directorys_exps_first(tmp_path, monkeypatch):
-    from yolox_mods.cli import common
+    from yolox_mods import exp_files as common
 
     (tmp_path / "exps").mkdir()
     (tmp_path / "exps" / "final_nano.py").write_text("")

@@ -11,7 +11,7 @@ import os
 import pytest
 import torch
 
-from yolox_mods.cli.common import load_exp
+from yolox_mods.exp_files import load_exp
 from yolox_mods.models.compile import compile_for_training, is_compiled
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -9,9 +9,9 @@ import torch
 import torch.nn as nn
 
 from yolox_mods.cli import demo as demo_cli
-from yolox_mods.cli.common import load_exp
 from yolox_mods.common import atomic_save
 from yolox_mods.demo import Predictor, draw
+from yolox_mods.exp_files import load_exp
 from yolox_mods.export import export_onnx
 from yolox_mods.runtime import OnnxDetector, OpenVINODetector
 

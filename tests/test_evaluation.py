@@ -4,9 +4,9 @@ import os
 import pytest
 import torch
 
-from yolox_mods.cli.common import load_exp
 from yolox_mods.evaluation import evaluate_model
 from yolox_mods.evaluators import Evaluation
+from yolox_mods.exp_files import load_exp
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

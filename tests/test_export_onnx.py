@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from yolox_mods.cli.common import load_exp
 from yolox_mods.common.onnx import onnx_session
+from yolox_mods.exp_files import load_exp
 from yolox_mods.export import export_onnx
 
 EXP_DIR = os.path.join(os.path.dirname(__file__), "..", "exps")

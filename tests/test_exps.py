@@ -7,7 +7,7 @@ from copy import deepcopy
 import pytest
 import torch
 
-from yolox_mods.cli.common import load_exp
+from yolox_mods.exp_files import load_exp
 
 EXP_DIR = os.path.join(os.path.dirname(__file__), "..", "exps")
 # every exp, the grouped ones (exps/ablation, exps/activation) included

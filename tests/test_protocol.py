@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from yolox_mods.cli.common import load_exp
+from yolox_mods.exp_files import load_exp
 from yolox_mods.protocol import PROTOCOLS, apply_protocol
 
 EXP_DIR = os.path.join(os.path.dirname(__file__), "..", "exps")

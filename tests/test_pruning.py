@@ -9,9 +9,9 @@ import pytest
 import torch
 import torch.nn as nn
 
-from yolox_mods.cli.common import load_exp
 from yolox_mods.common.batchnorm import recalibrate_batchnorm
 from yolox_mods.common.errors import CheckpointError
+from yolox_mods.exp_files import load_exp
 from yolox_mods.pruning import (
     PruneSettings,
     PruningError,
@@ -167,14 +167,20 @@ def test_a_pruned_checkpoint_trains_resumes_evaluates_exports_and_demos(syntheti
                "--tsize", "128")
     assert demo.returncode == 0, demo.stderr[-3000:]
 
+    # fine-tuned while distilled from the unpruned weights it came from, FPN features through adapters
+    teacher = ["teacher_ckpt", source, "distill_feature", "1.0"]
     tuned = run("train.py", "-n", "yolox_voc_nano", "-c", pruned_path, "-b", "8", "--device", "cpu", "-expn", "tuned",
-                *data, *small, "output_dir", str(tmp_path), "max_epoch", "1")
+                *data, *small, *teacher, "output_dir", str(tmp_path), "max_epoch", "1")
     assert tuned.returncode == 0, tuned.stderr[-3000:]
     assert "fine-tune load" not in tuned.stderr  # every pruned tensor loaded into the pruned architecture
+    assert "distill_cls_loss" in tuned.stderr and "distill_feature_loss" in tuned.stderr
     latest = str(tmp_path / "tuned" / "latest_ckpt.pth")
-    assert torch.load(latest, weights_only=False)["architecture"] == checkpoint["architecture"]
+    state = torch.load(latest, weights_only=False)
+    assert state["architecture"] == checkpoint["architecture"] and state["distilled_from"]["ckpt"] == source
+    assert len(state["distill_adapters"]) == 6  # 3 levels x (weight, bias), kept for resuming
+    assert not any(key.startswith(("teacher", "adapters")) for key in state["model"])
     resumed = run("train.py", "-n", "yolox_voc_nano", "--resume", "-b", "8", "--device", "cpu", "-expn", "tuned",
-                  *data, *small, "output_dir", str(tmp_path), "max_epoch", "2")
+                  *data, *small, *teacher, "output_dir", str(tmp_path), "max_epoch", "2")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert torch.load(latest, weights_only=False)["start_epoch"] == 2
 

@@ -10,7 +10,7 @@ import torch
 
 from yolox_mods.benchmark.latency import untie_constants
 from yolox_mods.cli import quantize_onnx as quantize_cli
-from yolox_mods.cli.common import load_exp
+from yolox_mods.exp_files import load_exp
 from yolox_mods.export import export_onnx
 from yolox_mods.quantize import (
     calibration_batches,

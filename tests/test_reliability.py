@@ -91,8 +91,8 @@ def test_overflowing_gradients_stop_cleanly(synthetic_voc, tmp_path):
 def test_gradient_clipping_bounds_one_step(synthetic_voc, tmp_path, clip):
     """One training step on a loss scaled by 1e6: clipped to norm 1, SGD (momentum 0.9, Nesterov) moves the weights
     by at most lr * (1.9 * 1 + weight decay); unclipped, by orders of magnitude more."""
-    from yolox_mods.cli.common import load_exp
     from yolox_mods.core import TrainOptions
+    from yolox_mods.exp_files import load_exp
 
     exp_file = tmp_path / "scaled_nano.py"
     exp_file.write_text(scaled_loss_exp(1e6))

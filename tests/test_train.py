@@ -172,8 +172,8 @@ def test_a_nan_on_one_rank_is_skipped_by_every_rank(synthetic_voc, tmp_path):
 def test_library_train_returns_what_the_run_wrote(synthetic_voc, tmp_path):
     """``core.train`` in this process: the outcome's test result is the one written to test_eval.json, and
     its speed the one in train_stats.json (the quickstart and the benchmark read the outcome, not the files)."""
-    from yolox_mods.cli.common import load_exp
     from yolox_mods.core import TrainOptions, train
+    from yolox_mods.exp_files import load_exp
 
     exp = load_exp(os.path.join(ROOT, "exps", "yolox_voc_nano.py"),
                    small_run(synthetic_voc, tmp_path, "max_epoch", "1", "random_size", "None"), "smoke")

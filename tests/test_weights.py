@@ -5,11 +5,11 @@ import os
 import pytest
 import torch
 
-from yolox_mods.cli.common import load_exp
 from yolox_mods.common import atomic_save, load_checkpoint, load_exact
 from yolox_mods.common.errors import CheckpointError, DataError
 from yolox_mods.common.provenance import RunSetting
 from yolox_mods.evaluators import EvalRecord
+from yolox_mods.exp_files import load_exp
 from yolox_mods.weights import publish, read_manifest, verify, weights_digest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -76,6 +76,18 @@ class LiteExp(Exp):
         self.compile_model = False
         # after the last epoch, score the evaluated (EMA) weights once on test_sets: the run's headline
         self.test_at_end = True
+        # ---------------- distillation (yolox_mods/distill.py; off while teacher_ckpt is None) ---------------- #
+        # the teacher: an exp name or file (None: this exp, e.g. a pruned model learning from its unpruned self) and
+        # its weights; each student seed learns from the teacher of its own seed
+        self.teacher_exp = None
+        self.teacher_ckpt = None
+        # weights of the class, objectness, box and FPN-feature terms; class and box weighted per anchor by
+        # "teacher_obj" (the teacher's objectness) or "uniform"
+        self.distill_cls = 1.0
+        self.distill_obj = 1.0
+        self.distill_box = 1.0
+        self.distill_feature = 0.0
+        self.distill_weighting = "teacher_obj"
         # the training protocol applied with --protocol (yolox_mods/protocol.py), recorded with every run
         self.protocol = None
         self.exp_name = type(self).__module__.split(".")[-1]
@@ -121,6 +133,11 @@ class LiteExp(Exp):
                 raise ConfigError(f"{name}: {error}") from None
         if self.act not in ACTIVATIONS:
             raise ConfigError(f"act must be one of {sorted(ACTIVATIONS)}, got {self.act!r}")
+        if self.teacher_ckpt is not None:
+            from .distill import DistillWeights
+
+            DistillWeights(self.distill_cls, self.distill_obj, self.distill_box, self.distill_feature,
+                           self.distill_weighting).check()
         if self.nonfinite_loss not in ("stop", "skip"):
             raise ConfigError(f"nonfinite_loss must be 'stop' or 'skip', got {self.nonfinite_loss!r}")
         if len(self.class_names) != self.num_classes:

@@ -35,10 +35,10 @@ from ..common import ConfigError, DataError, atomic_write_text, exits_cleanly_on
 from ..common.timing import LatencyRun, ThreadSettings
 from ..data.synthetic import make_synthetic_voc
 from ..evaluation import load_weights
+from ..exp_files import load_exp
 from ..protocol import PROTOCOLS
 from ..quantize import training_images
 from ..weights import published_file
-from .common import load_exp
 
 REFERENCE_EXP = "yolox_voc_nano.py"
 COMMANDS = ("latency", "report", "profile", "train-speed", "train-profile")

@@ -11,8 +11,9 @@ import cv2
 from ..common import ConfigError, DataError, exits_cleanly_on_bad_input, read_image
 from ..demo import Predictor, draw, image_paths, summary_line
 from ..evaluation import load_weights
+from ..exp_files import chosen_exp_file, load_exp
 from ..runtime import EXPORTED_RUNTIMES
-from .common import checkpoint_for, chosen_exp_file, exported_runtime, load_exp
+from .common import checkpoint_for, exported_runtime
 
 
 def make_parser():

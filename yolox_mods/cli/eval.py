@@ -9,9 +9,10 @@ from ..common import ConfigError, exits_cleanly_on_bad_input, seed_everything
 from ..common.cli import warn_if_cores_are_shared
 from ..evaluation import evaluate_model, load_for_eval, measure_speed, trained_run
 from ..evaluators import record_evaluation
+from ..exp_files import load_exp
 from ..runtime import EXPORTED_RUNTIMES, OPENVINO_PRECISIONS
 from ..weights import weights_digest
-from .common import add_lite_arguments, checked_args, checkpoint_for, exported_runtime, launch_workers, load_exp
+from .common import add_lite_arguments, checked_args, checkpoint_for, exported_runtime, launch_workers
 
 # YOLOX flags that have no meaning here: refused when given, never silently ignored
 REFUSED = {

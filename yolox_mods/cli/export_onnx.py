@@ -8,8 +8,9 @@ import torch
 from ..common import DataError, exits_cleanly_on_bad_input
 from ..common.onnx import onnx_session
 from ..evaluation import load_weights
+from ..exp_files import chosen_exp_file, load_exp
 from ..export import export_onnx
-from .common import checkpoint_for, chosen_exp_file, load_exp
+from .common import checkpoint_for
 
 
 def make_parser():

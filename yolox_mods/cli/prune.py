@@ -9,8 +9,9 @@ from loguru import logger
 
 from ..common import ConfigError, exits_cleanly_on_bad_input
 from ..common.cli import warn_if_cores_are_shared
+from ..exp_files import chosen_exp_file, load_exp
 from ..pruning import IMPORTANCES, PruneSettings, plan_exclusions, prune_checkpoint
-from .common import add_lite_arguments, chosen_exp_file, load_exp
+from .common import add_lite_arguments
 
 
 def make_parser():

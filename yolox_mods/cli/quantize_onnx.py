@@ -9,6 +9,7 @@ import json
 from ..common import ConfigError, exits_cleanly_on_bad_input
 from ..common.io import atomic_open
 from ..common.onnx import CALIBRATIONS, TYPE_PAIRS
+from ..exp_files import chosen_exp_file, load_exp
 from ..quantize import (
     OPENVINO_PRESETS,
     output_fidelity,
@@ -17,7 +18,6 @@ from ..quantize import (
     quantize_openvino,
     training_images,
 )
-from .common import chosen_exp_file, load_exp
 
 
 def make_parser():

@@ -13,8 +13,8 @@ from ..common import exits_cleanly_on_bad_input
 from ..core import TrainOptions, resolve_device, train
 from ..data.synthetic import make_synthetic_voc
 from ..evaluators import format_result
+from ..exp_files import load_exp
 from ..protocol import PROTOCOLS
-from .common import load_exp
 
 
 def make_parser():

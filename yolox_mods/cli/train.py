@@ -6,7 +6,8 @@ from yolox.tools.train import make_parser as yolox_train_parser
 from ..common import exits_cleanly_on_bad_input
 from ..common.cli import warn_if_cores_are_shared
 from ..core import TrainOptions, train
-from .common import add_lite_arguments, checked_args, launch_workers, load_exp
+from ..exp_files import load_exp
+from .common import add_lite_arguments, checked_args, launch_workers
 
 # YOLOX flags that have no meaning here: refused when given, never silently ignored
 REFUSED = {

@@ -19,6 +19,7 @@ from yolox.utils.allreduce_norm import get_async_norm_states
 from ..common.errors import ConfigError, NonFiniteLossError
 from ..common.io import atomic_save, atomic_write_text, load_checkpoint, load_exact, load_matching
 from ..common.provenance import RunSetting
+from ..distill import build_distiller
 from ..evaluation import check_trained_act
 from ..evaluators.voc_map import VOCResult
 from ..models.compile import compile_for_training, uncompiled
@@ -109,6 +110,11 @@ class LiteTrainer(Trainer):
         if self.exp.channels_last:
             model.to(memory_format=torch.channels_last)
         self.optimizer = self.exp.get_optimizer(self.args.batch_size)
+        self.distiller = build_distiller(self.exp, model, self.device)
+        if self.distiller is not None:
+            logger.info("distilling from {} ({})", self.exp.teacher_ckpt, self.distiller.weights)
+            if len(self.distiller.adapters):
+                self.optimizer.add_param_group({"params": list(self.distiller.adapters.parameters())})
         model = self.resume_train(model)
 
         self.no_aug = self.start_epoch >= self.max_epoch - self.exp.no_aug_epochs
@@ -171,6 +177,8 @@ class LiteTrainer(Trainer):
             checkpoint = load_checkpoint(path, map_location=self.device)
             check_trained_act(path, checkpoint.get("act"), self.exp.exp_name, self.exp.act)
             load_exact(model, checkpoint.get("train_model", checkpoint["model"]), path)
+            if self.distiller is not None and checkpoint.get("distill_adapters") is not None:
+                self.distiller.adapters.load_state_dict(checkpoint["distill_adapters"])
             self.optimizer.load_state_dict(checkpoint["optimizer"])
             self.best_ap = checkpoint.get("best_ap", -1.0)
             self.resumed_ema = checkpoint.get("ema")
@@ -217,10 +225,15 @@ class LiteTrainer(Trainer):
 
         with torch.autocast(self.device.type, enabled=self.amp_training):
             outputs = self.model(inps, targets)
+            if self.distiller is not None:
+                outputs.update(self.distiller.losses(inps))
+                outputs["total_loss"] = outputs["total_loss"] + outputs["distill_loss"]
         loss = outputs["total_loss"]
         self.optimizer.zero_grad()
         if self.all_finite(loss):
             self.scaler.scale(loss).backward()
+            if self.is_distributed and self.distiller is not None:
+                self.distiller.average_adapter_gradients()
             gradients_finite = True
             if self.exp.grad_clip_norm > 0 or not self.amp_training:
                 self.scaler.unscale_(self.optimizer)
@@ -396,6 +409,9 @@ class LiteTrainer(Trainer):
         }
         if self.architecture is not None:
             state["architecture"] = self.architecture
+        if self.distiller is not None:  # the teacher stays out; the adapters are kept for resuming only
+            state["distilled_from"] = {"exp": self.exp.teacher_exp, "ckpt": self.exp.teacher_ckpt}
+            state["distill_adapters"] = self.distiller.adapters.state_dict()
         atomic_save(state, os.path.join(self.file_name, ckpt_name + "_ckpt.pth"))
         if update_best_ckpt:
             atomic_save(state, os.path.join(self.file_name, "best_ckpt.pth"))
