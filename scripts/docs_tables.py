@@ -15,7 +15,7 @@ import sys
 from typing import Callable, Dict, List
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PAGES = ["README.md", "docs/studies/deployment.md", "docs/studies/variants.md"]
+PAGES = ["README.md", "docs/studies/deployment.md", "docs/studies/variants.md", "docs/studies/schedule.md"]
 REGION = re.compile(r"(<!-- table:(?P<name>[a-z_]+) -->\n)(?P<body>.*?)(<!-- /table:(?P=name) -->)", re.S)
 # the exps of the model table, in its order (each exp's first docstring line says what it changes)
 MODEL_EXPS = ["yolox_voc_nano", "dwconv_nano", "mdconv_nano", "dark2fpn_nano", "ghost_nano", "final_nano",
@@ -96,7 +96,8 @@ def results_file(*path: str) -> Callable[[], str]:
 
 TABLES: Dict[str, Callable[[], str]] = {"models": model_table, "deployment_runs": deployment_runs,
                                         "variants": results_file("variants.md"),
-                                        "ablation": results_file("ablation.md")}
+                                        "ablation": results_file("ablation.md"),
+                                        "schedule": results_file("quick_2x", "variants.md")}
 
 
 def render(text: str) -> str:
