@@ -7,6 +7,7 @@ rewrites every such region in place, ``--check`` only says which are stale (test
 """
 import argparse
 import ast
+import glob
 import json
 import os
 import re
@@ -86,6 +87,31 @@ def deployment_runs() -> str:
         return file.read()
 
 
+# the evaluation records of the deployment study: every runtime and precision of the activation study's models
+DEPLOYMENT_RECORDS = ["results/deployment/activation_ft20", "results/deployment/harness/bf16"]
+RUNTIME_ORDER = ["torch", "onnx", "onnx-int8", "openvino", "openvino-bf16", "openvino-int8"]
+
+
+def deployment_accuracy() -> str:
+    """Test mAP50 of each exp in each runtime, mean (range) over its evaluated seeds, from the evaluation records."""
+    from yolox_mods.evaluators import EvalRecord
+
+    scores: Dict[tuple, List[float]] = {}
+    for folder in DEPLOYMENT_RECORDS:
+        for path in sorted(glob.glob(os.path.join(ROOT, folder, "*.json"))):
+            if "per_class_AP50" not in load(path):
+                continue
+            record = EvalRecord.read(path)
+            scores.setdefault((record.exp, record.runtime), []).append(record.map50)
+    rows = ["| exp | runtime | evaluations | test mAP50 mean (range) |", "|---|---|---|---|"]
+    for (exp, runtime), values in sorted(scores.items(), key=lambda item: (item[0][0],
+                                                                         RUNTIME_ORDER.index(item[0][1]))):
+        spread = f" ({min(values):.2f}-{max(values):.2f})" if len(values) > 1 else ""
+        rows.append(f"| {exp} | {runtime} | {len(values)} | {statistics.mean(values):.2f}{spread} |")
+    return "\n".join(rows) + f"\n\nFrom the evaluation records in {', '.join(f'`{f}/`' for f in DEPLOYMENT_RECORDS)}" \
+        " (one per seed's weights; INT8 models calibrated on training images).\n"
+
+
 def results_file(*path: str) -> Callable[[], str]:
     """A table ``tools/benchmark.py report`` wrote, as it is (its header names the machine and the evaluations)."""
     def table() -> str:
@@ -97,7 +123,8 @@ def results_file(*path: str) -> Callable[[], str]:
 TABLES: Dict[str, Callable[[], str]] = {"models": model_table, "deployment_runs": deployment_runs,
                                         "variants": results_file("variants.md"),
                                         "ablation": results_file("ablation.md"),
-                                        "schedule": results_file("quick_2x", "variants.md")}
+                                        "schedule": results_file("quick_2x", "variants.md"),
+                                        "deployment_accuracy": deployment_accuracy}
 
 
 def render(text: str) -> str:

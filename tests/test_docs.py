@@ -71,3 +71,36 @@ def test_every_documented_tool_command_parses(page):
         except SystemExit:
             refused.append(f"{module} {' '.join(arguments)}")
     assert refused == []
+
+
+FIGURE = re.compile(r"(?<![\d.])[+-]?\d+\.\d+(?![\d.])")
+
+
+def prose_figures(text):
+    """The decimal figures of ``text`` outside generated tables, code and inline code (versions such as 2.14.1 are
+    not figures)."""
+    text = re.sub(r"<!-- table:(\w+) -->.*?<!-- /table:\1 -->", "", text, flags=re.S)
+    text = re.sub(r"```.*?```|`[^`]*`", "", text, flags=re.S)
+    return sorted(set(FIGURE.findall(text)))
+
+
+def test_every_figure_in_the_readme_prose_is_in_a_generated_table():
+    """A figure the README states in a sentence is one a generated table shows (from the artefacts), so it cannot
+    drift from them unnoticed."""
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    try:
+        import docs_tables
+    finally:
+        sys.path.pop(0)
+    generated = "\n".join(table() for table in docs_tables.TABLES.values())
+    with open(os.path.join(ROOT, "README.md")) as file:
+        figures = prose_figures(file.read())
+    assert figures  # the README states some
+    missing = [figure for figure in figures
+               if not re.search(r"(?<![\d.])" + re.escape(figure.lstrip("+-")) + r"(?![\d])", generated)]
+    assert missing == []
+
+
+def test_the_prose_check_sees_a_figure_that_no_table_has():
+    text = "Gains +3.15 mAP (range 7.70-10.80), torch 2.14.1 `9.99` <!-- table:x -->\n8.88\n<!-- /table:x -->"
+    assert prose_figures(text) == ["+3.15", "10.80", "7.70"]
