@@ -113,6 +113,19 @@ def test_an_architecture_round_trips_and_refuses_another_family(tmp_path):
         apply_architecture(other, architecture_of(pruned), "pruned.pth")
 
 
+def test_the_sparsity_term_is_the_sum_of_batchnorm_scales():
+    from yolox_mods.pruning import batchnorm_scale_l1
+
+    _, model = exp_model("yolox_voc_nano")
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    for i, norm in enumerate(norms):
+        norm.weight.data.fill_(-0.5 if i % 2 else 0.25)
+    expected = sum(norm.num_features * (0.5 if i % 2 else 0.25) for i, norm in enumerate(norms))
+    assert batchnorm_scale_l1(model).item() == pytest.approx(expected)
+    batchnorm_scale_l1(model).backward()
+    assert norms[1].weight.grad.eq(-1).all() and norms[0].weight.grad.eq(1).all()
+
+
 def test_recalibration_gives_the_statistics_of_the_batches():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Dropout(0.5))
@@ -142,13 +155,15 @@ def test_a_pruned_checkpoint_trains_resumes_evaluates_exports_and_demos(syntheti
                                 timeout=600, cwd=ROOT)
         return result
 
+    # trained with network slimming's sparsity term, then pruned by BatchNorm scale
     trained = run("train.py", "-n", "yolox_voc_nano", "-b", "8", "--device", "cpu", *data, *small,
-                  "output_dir", str(tmp_path), "max_epoch", "1")
+                  "output_dir", str(tmp_path), "max_epoch", "1", "bn_sparsity", "1e-4")
     assert trained.returncode == 0, trained.stderr[-3000:]
+    assert "bn_l1_loss" in trained.stderr
     source = str(tmp_path / "yolox_voc_nano" / "latest_ckpt.pth")
     pruned_path = str(tmp_path / "pruned.pth")
     pruned = run("prune.py", "-n", "yolox_voc_nano", "-c", source, "-o", pruned_path, "--target-gflops", "0.5",
-                 "-b", "8", "--calibration-batches", "2", "--device", "cpu", *data)
+                 "--importance", "bn", "-b", "8", "--calibration-batches", "2", "--device", "cpu", *data)
     assert pruned.returncode == 0, pruned.stderr[-3000:]
     assert "prunable: " in pruned.stdout and "-> 0.5" in pruned.stdout
     checkpoint = torch.load(pruned_path, weights_only=False)
@@ -158,9 +173,14 @@ def test_a_pruned_checkpoint_trains_resumes_evaluates_exports_and_demos(syntheti
     evaluated = run("eval.py", "-n", "yolox_voc_nano", "-c", pruned_path, "-b", "8", "--device", "cpu", *data)
     assert evaluated.returncode == 0 and "mAP50:" in evaluated.stdout, evaluated.stderr[-3000:]
     onnx = str(tmp_path / "pruned.onnx")
+    # one epoch and two calibration batches leave some BatchNorm variances tiny, which amplifies float rounding:
+    # the default atol (1e-4, for trained models) was exceeded once by 7.8e-4 on a score
     exported = run("export_onnx.py", "-n", "yolox_voc_nano", "-c", pruned_path, "--tsize", "128", "--output-name",
-                   onnx)
+                   onnx, "--atol", "2e-3")
     assert exported.returncode == 0 and "within atol" in exported.stdout, exported.stderr[-3000:]
+    quantized = run("quantize_onnx.py", "-n", "yolox_voc_nano", "--onnx", onnx, "--output",
+                    str(tmp_path / "pruned_int8.onnx"), "--calib", "4", *data)
+    assert quantized.returncode == 0 and os.path.exists(tmp_path / "pruned_int8.onnx"), quantized.stderr[-3000:]
     image = os.path.join(synthetic_voc, "VOC2007", "JPEGImages", sorted(os.listdir(
         os.path.join(synthetic_voc, "VOC2007", "JPEGImages")))[0])
     demo = run("demo.py", "image", "-n", "yolox_voc_nano", "-c", pruned_path, "--path", image, "--device", "cpu",

@@ -76,6 +76,9 @@ class LiteExp(Exp):
         self.compile_model = False
         # after the last epoch, score the evaluated (EMA) weights once on test_sets: the run's headline
         self.test_at_end = True
+        # network slimming's sparsity term: this times the sum of |BatchNorm scale| is added to the loss, so that
+        # tools/prune.py --importance bn finds channels whose scale went to zero (0: off)
+        self.bn_sparsity = 0.0
         # ---------------- distillation (yolox_mods/distill.py; off while teacher_ckpt is None) ---------------- #
         # the teacher: an exp name or file (None: this exp, e.g. a pruned model learning from its unpruned self) and
         # its weights; each student seed learns from the teacher of its own seed
@@ -133,6 +136,8 @@ class LiteExp(Exp):
                 raise ConfigError(f"{name}: {error}") from None
         if self.act not in ACTIVATIONS:
             raise ConfigError(f"act must be one of {sorted(ACTIVATIONS)}, got {self.act!r}")
+        if self.bn_sparsity < 0:
+            raise ConfigError(f"bn_sparsity must be >= 0, got {self.bn_sparsity}")
         if self.teacher_ckpt is not None:
             from .distill import DistillWeights
 

@@ -77,6 +77,12 @@ def apply_architecture(model: nn.Module, architecture: Dict[str, Dict[str, int]]
     return model
 
 
+def batchnorm_scale_l1(model: nn.Module) -> torch.Tensor:
+    """Sum of |scale| over every BatchNorm: network slimming's sparsity term (Liu et al. 2017), trained with the
+    loss (exp ``bn_sparsity``) before pruning by BatchNorm scale."""
+    return sum(norm.weight.abs().sum() for norm in model.modules() if isinstance(norm, nn.BatchNorm2d))
+
+
 # ----------------------------------------------------------------------------- what can be pruned
 @dataclass
 class PrunableReport:

@@ -23,7 +23,7 @@ from ..distill import build_distiller
 from ..evaluation import check_trained_act
 from ..evaluators.voc_map import VOCResult
 from ..models.compile import compile_for_training, uncompiled
-from ..pruning import apply_architecture
+from ..pruning import apply_architecture, batchnorm_scale_l1
 from ..weights import weights_digest
 from .curve import Curve, read_curve, run_curve_path
 
@@ -228,6 +228,9 @@ class LiteTrainer(Trainer):
             if self.distiller is not None:
                 outputs.update(self.distiller.losses(inps))
                 outputs["total_loss"] = outputs["total_loss"] + outputs["distill_loss"]
+            if self.exp.bn_sparsity > 0:
+                outputs["bn_l1_loss"] = batchnorm_scale_l1(self.model)
+                outputs["total_loss"] = outputs["total_loss"] + self.exp.bn_sparsity * outputs["bn_l1_loss"]
         loss = outputs["total_loss"]
         self.optimizer.zero_grad()
         if self.all_finite(loss):
