@@ -71,3 +71,26 @@ def test_a_pruned_student_learns_from_a_frozen_teacher():
     with torch.no_grad():
         student.eval()(images[:1, :, :64, :64])
     assert distiller.student_taps.outputs[("cls_preds", 0)] is kept
+
+
+@pytest.mark.slow
+def test_two_process_distillation_keeps_one_set_of_adapters(synthetic_voc, tmp_path):
+    """Under DDP (gloo) the adapters, outside the wrapped student, get their gradients averaged like it."""
+    import subprocess
+    import sys
+
+    exp = load_exp(os.path.join(ROOT, "exps", "yolox_voc_nano.py"))
+    torch.manual_seed(1)
+    teacher = str(tmp_path / "teacher.pth")
+    torch.save({"model": exp.get_model().state_dict(), "act": "silu"}, teacher)
+    result = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "tools", "train.py"), "-n", "yolox_voc_nano", "-b", "8", "-d", "2",
+         "--device", "cpu", "data_dir", synthetic_voc, "output_dir", str(tmp_path), "input_size", "(128,128)",
+         "test_size", "(128,128)", "random_size", "(4,4)", "warmup_epochs", "1", "no_aug_epochs", "1",
+         "data_num_workers", "0", "print_interval", "1", "max_epoch", "1", "test_at_end", "False",
+         "teacher_ckpt", teacher, "distill_feature", "1.0"],
+        capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "distill_feature_loss" in result.stderr and "iter 3/3" in result.stderr
+    state = torch.load(tmp_path / "yolox_voc_nano" / "latest_ckpt.pth", weights_only=False)
+    assert all(torch.isfinite(tensor).all() for tensor in state["distill_adapters"].values())
