@@ -21,10 +21,21 @@ def test_quick_benchmark_commands_write_their_results(tmp_path):
         return result
 
     exps = ["--exps", "exps/yolox_voc_nano.py", "exps/mdconv_nano.py"]
-    benchmark("latency", "--quick", *exps, "--output", str(tmp_path / "latency"))
+    # a pruned checkpoint is timed as its own row, in its own architecture
+    from yolox_mods.common import atomic_save
+    from yolox_mods.exp_files import load_exp
+    from yolox_mods.pruning import PruneSettings, architecture_of, prune_detector
+
+    pruned, _ = prune_detector(load_exp(os.path.join(ROOT, "exps", "yolox_voc_nano.py")).get_model(),
+                               PruneSettings(ratio=0.5), example_size=128)
+    atomic_save({"model": pruned.state_dict(), "architecture": architecture_of(pruned),
+                 "exp_name": "yolox_voc_nano"}, str(tmp_path / "p50.pth"))
+    benchmark("latency", "--quick", *exps, "--checkpoints", f"stock_p50={tmp_path / 'p50.pth'}", "--output",
+              str(tmp_path / "latency"))
     rows = json.load(open(tmp_path / "latency" / "variants.json"))
-    assert [r["exp"] for r in rows] == ["yolox_voc_nano", "mdconv_nano"]
-    stock, mdconv = rows
+    assert [r["exp"] for r in rows] == ["yolox_voc_nano", "mdconv_nano", "stock_p50"]
+    stock, mdconv, thinned = rows
+    assert thinned["gflops"] < 0.45 * stock["gflops"] and set(thinned["latency_ratio"]) == {"torch@128", "onnx@128"}
     assert stock["latency_ratio"] == {"torch@128": 1.0, "onnx@128": 1.0}
     assert set(mdconv["latency_ms"]) == {"torch@128", "onnx@128"}
     assert mdconv["params_m"] == pytest.approx(0.8851, abs=1e-4)

@@ -31,11 +31,18 @@ from ..benchmark import (
     variant_results,
     write_report,
 )
-from ..common import ConfigError, DataError, atomic_write_text, exits_cleanly_on_bad_input
+from ..common import (
+    CheckpointError,
+    ConfigError,
+    DataError,
+    atomic_write_text,
+    exits_cleanly_on_bad_input,
+    load_checkpoint,
+)
 from ..common.timing import LatencyRun, ThreadSettings
 from ..data.synthetic import make_synthetic_voc
 from ..evaluation import load_weights
-from ..exp_files import load_exp
+from ..exp_files import exp_file_for, load_exp
 from ..protocol import PROTOCOLS
 from ..quantize import training_images
 from ..weights import published_file
@@ -125,7 +132,28 @@ def make_parser():
     profile_step.add_argument("--protocol", default="quick", choices=sorted(PROTOCOLS),
                               help="the exp settings of the profiled steps (yolox_mods/protocol.py)")
     profile_step.add_argument("--iterations", type=int, default=30, help="profiled iterations after 5 warm-up")
+    latency.add_argument("--checkpoints", nargs="+", default=[], metavar="LABEL=CKPT",
+                         help="also time these checkpoints (pruned ones included) as rows LABEL, each built by the "
+                              "exp it records")
     return parser
+
+
+def checkpoint_models(specs):
+    """(label -> model, label -> file) of ``LABEL=CKPT`` specs, each model built by the exp its checkpoint
+    records (its ``exp_name``) and loaded with it, a pruned one in its own architecture."""
+    models, files = {}, {}
+    for spec in specs:
+        label, separator, path = spec.partition("=")
+        if not separator or not label or not path:
+            raise ConfigError(f"--checkpoints takes LABEL=CKPT, got {spec!r}")
+        exp_name = load_checkpoint(path).get("exp_name")
+        if exp_name is None:
+            raise CheckpointError(f"{path}: records no exp_name to build it with")
+        exp = load_exp(exp_file_for(exp_name))
+        model = exp.get_model()
+        load_weights(exp, model, path)
+        models[label], files[label] = model, path
+    return models, files
 
 
 def timed_models(exp_files, weights_dir, schedules=None):
@@ -162,6 +190,11 @@ def run_latency(args, exp_files):
     int8 = any(runtime.endswith("-int8") for runtime in args.runtimes)
     models, published = timed_models(exp_files, args.weights,
                                      {load_exp(f).exp_name: args.schedule for f in exp_files} if args.schedule else {})
+    extra_models, extra_files = checkpoint_models(args.checkpoints)
+    if set(extra_models) & set(models):
+        raise ConfigError(f"--checkpoints label {sorted(set(extra_models) & set(models))[0]!r} is an exp's name")
+    models.update(extra_models)
+    published.update(extra_files)
     calibration = training_images(load_exp(exp_files[0], ["data_dir", generated_data(args)]), args.calib) if int8 \
         else None
     results, latency = measure_variants(models, args.sizes, args.runtimes, args.rounds, args.calls,
@@ -177,7 +210,9 @@ def run_latency(args, exp_files):
                 "untrained with untied BN statistics.")
     os.makedirs(args.output, exist_ok=True)
     atomic_write_text(os.path.join(args.output, "latency.json"), json.dumps(
-        {**latency.to_dict(), "header": header, "exps": exp_files, "runtimes": {r: RUNTIMES[r] for r in args.runtimes},
+        {**latency.to_dict(), "header": header, "exps": exp_files, "checkpoints": args.checkpoints,
+         "model_sizes": {name: [result.params_m, result.gflops] for name, result in results.items()},
+         "runtimes": {r: RUNTIMES[r] for r in args.runtimes},
          "sizes": args.sizes, "weights": published, "calibration": list(calibration or [])}, indent=2))
     print(header)
     print(write_report(list(results.values()), args.output, header))
@@ -205,7 +240,10 @@ def run_report(args):
     exps = [load_exp(exp_file) for exp_file in exp_files]
     evaluations = read_evaluations(args.evals, {exp.exp_name: exp.act for exp in exps}, args.mixed_settings)
     ablations = read_ablations(args.ablations) if os.path.exists(args.ablations) else []
-    results = variant_results({exp.exp_name: model_size(exp.get_model()) for exp in exps}, run)
+    # params and GFLOPs as the latency run measured them (its checkpoint rows included); rebuilt from the exps for
+    # runs written before they were stored
+    sizes = stored.get("model_sizes") or {exp.exp_name: model_size(exp.get_model()) for exp in exps}
+    results = variant_results({name: tuple(size) for name, size in sizes.items()}, run)
     add_evaluations(results, evaluations, ablations)
     header = stored.get("header", "") + (f" mAP from {len(args.evals)} evaluations: {', '.join(args.evals)}."
                                          if args.evals else "")
