@@ -64,3 +64,17 @@ def test_a_write_the_kernel_refuses_keeps_the_previous_checkpoint(tmp_path):
                                      "any previous version is unchanged"), result.stderr
     assert load_checkpoint(str(path))["epoch"] == 1
     assert os.listdir(tmp_path) == ["latest_ckpt.pth"]
+
+
+def test_an_atomic_write_gets_the_permissions_of_an_ordinary_one(tmp_path):
+    from yolox_mods.common.io import atomic_write_text
+
+    previous = os.umask(0o022)
+    try:
+        atomic_write_text(str(tmp_path / "atomic.json"), "{}")
+        with open(tmp_path / "plain.json", "w") as file:
+            file.write("{}")
+    finally:
+        os.umask(previous)
+    assert os.stat(tmp_path / "atomic.json").st_mode & 0o777 == os.stat(tmp_path / "plain.json").st_mode & 0o777 \
+        == 0o644

@@ -24,6 +24,7 @@ def atomic_open(path: str, mode: str = "wb"):
             yield tmp
             tmp.flush()
             os.fsync(tmp.fileno())
+        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp's 0600 would make every result private to its writer
         os.replace(tmp_path, path)
     except BaseException as error:
         if os.path.exists(tmp_path):
@@ -34,6 +35,12 @@ def atomic_open(path: str, mode: str = "wb"):
         failure = WriteError(f"{path}: not written ({cause.strerror or cause}); any previous version is unchanged")
         failure.errno = cause.errno
         raise failure from error
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _os_error(error: BaseException):
