@@ -216,3 +216,15 @@ def test_a_pruned_checkpoint_trains_resumes_evaluates_exports_and_demos(syntheti
     published = load_for_eval(load_exp(os.path.join(ROOT, "exps", "yolox_voc_nano.py")),
                               str(tmp_path / "weights" / "pruned_s0.pth"))
     assert architecture_of(published) == checkpoint["architecture"]
+
+
+def test_iterative_pruning_reaches_the_one_shot_widths_in_steps():
+    _, model = exp_model("yolox_voc_nano")
+    calls = []
+    one_shot, first = prune_detector(model, PruneSettings(ratio=0.4), example_size=128)
+    stepped, second = prune_detector(model, PruneSettings(ratio=0.4, steps=3), example_size=128,
+                                     between_steps=lambda pruning: calls.append(architecture_of(pruning)))
+    assert architecture_of(stepped) == architecture_of(one_shot) and second.gflops == first.gflops
+    # between the 3 steps the model was partly pruned, less after the first than after the second
+    width = "backbone.backbone.stem.conv.conv"
+    assert len(calls) == 2 and calls[0][width]["out"] > calls[1][width]["out"] > architecture_of(stepped)[width]["out"]

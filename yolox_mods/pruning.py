@@ -152,7 +152,9 @@ def plan_exclusions(model: nn.Module, example: torch.Tensor) -> Tuple[List[str],
 @dataclass
 class PruneSettings:
     """``target_gflops`` (at ``size``, as YOLOX reports GFLOPs) or ``ratio`` (the fraction of each group's channels
-    removed; of all prunable channels with ``global_pruning``). ``round_to``: keep channel counts multiples of it."""
+    removed; of all prunable channels with ``global_pruning``). ``round_to``: keep channel counts multiples of it.
+    ``steps`` > 1: iterative, the same final widths reached in that many steps, importance re-estimated after each
+    (and whatever ``between_steps`` does, e.g. BatchNorm recalibration)."""
     importance: str = "l2"
     target_gflops: Optional[float] = None
     ratio: Optional[float] = None
@@ -160,6 +162,7 @@ class PruneSettings:
     round_to: Optional[int] = None
     size: int = 416
     tolerance: float = 0.02
+    steps: int = 1
 
     def check(self) -> None:
         if self.importance not in IMPORTANCES:
@@ -170,6 +173,8 @@ class PruneSettings:
             raise ConfigError(f"ratio must be in (0, 1), got {self.ratio}")
         if self.target_gflops is not None and self.target_gflops <= 0:
             raise ConfigError(f"target GFLOPs must be positive, got {self.target_gflops}")
+        if self.steps < 1:
+            raise ConfigError(f"steps must be >= 1, got {self.steps}")
 
 
 @dataclass
@@ -197,27 +202,35 @@ def importance_criterion(name: str):
 
 
 def prune_at_ratio(model: nn.Module, example: torch.Tensor, ratio: float, excluded: Iterable[str],
-                   settings: PruneSettings, group_ratios: Optional[Dict[str, float]] = None) -> nn.Module:
-    """``model`` pruned in place at ``ratio``, the groups rooted at ``group_ratios``' convs at theirs (Taylor
-    importance reads the gradients already in ``.grad``)."""
+                   settings: PruneSettings, group_ratios: Optional[Dict[str, float]] = None, steps: int = 1,
+                   between_steps: Optional[Callable[[nn.Module], None]] = None) -> nn.Module:
+    """``model`` pruned in place at ``ratio``, the groups rooted at ``group_ratios``' convs at theirs, in ``steps``
+    (``between_steps(model)`` after each but the last; Taylor importance reads the gradients in ``.grad``)."""
     tp = _tp()
     modules = dict(model.named_modules())
     pruner = tp.pruner.MetaPruner(model, example, importance=importance_criterion(settings.importance),
                                   pruning_ratio=ratio, ignored_layers=[modules[name] for name in excluded],
                                   pruning_ratio_dict={modules[name]: value for name, value in
                                                       (group_ratios or {}).items()},
-                                  global_pruning=settings.global_pruning, round_to=settings.round_to)
-    pruner.step()
+                                  global_pruning=settings.global_pruning, round_to=settings.round_to,
+                                  iterative_steps=steps)
+    for step in range(steps):
+        pruner.step()
+        if between_steps is not None and step < steps - 1:
+            between_steps(model)
+            model.eval()
     return model
 
 
 def prune_detector(model: nn.Module, settings: PruneSettings, example_size: int = 256,
-                   gradients: Optional[Callable[[nn.Module], None]] = None) -> Tuple[nn.Module, PruneResult]:
+                   gradients: Optional[Callable[[nn.Module], None]] = None,
+                   between_steps: Optional[Callable[[nn.Module], None]] = None) -> Tuple[nn.Module, PruneResult]:
     """A pruned copy of ``model`` (left as it is) and what was done. With a GFLOPs budget the ratio is searched
     (bisection) until the pruned model is within ``tolerance`` of the budget (channel counts are whole, so a
     budget is met to a step, on either side); ``PruningError`` when the
     prunable channels cannot reach it. ``gradients(model)`` fills ``.grad`` for Taylor importance (a loss on
-    training batches, backward)."""
+    training batches, backward). The search prunes in one shot; with ``settings.steps`` > 1 the chosen widths are
+    then reached in steps, ``between_steps`` and ``gradients`` applied between them."""
     from .benchmark.latency import model_size
 
     settings.check()
@@ -232,14 +245,23 @@ def prune_detector(model: nn.Module, settings: PruneSettings, example_size: int 
         gradients(model)
         model.eval()
 
-    def pruned(ratio: float, group_ratios=None) -> Tuple[nn.Module, float, float]:
+    def pruned(ratio: float, group_ratios=None, steps=1) -> Tuple[nn.Module, float, float]:
         candidate = copy.deepcopy(model)
         if gradients is not None:  # deepcopy leaves parameters' gradients behind
             for copied, original in zip(candidate.parameters(), model.parameters()):
                 copied.grad = torch.zeros_like(original) if original.grad is None else original.grad.clone()
-        candidate = prune_at_ratio(candidate, example, ratio, excluded, settings, group_ratios)
+
+        def between(pruning: nn.Module) -> None:
+            if between_steps is not None:
+                between_steps(pruning)
+            if gradients is not None:
+                pruning.zero_grad()
+                gradients(pruning)
+
+        candidate = prune_at_ratio(candidate, example, ratio, excluded, settings, group_ratios, steps, between)
         return (candidate, *model_size(candidate, settings.size))
 
+    group_ratios = None
     if settings.ratio is not None:
         ratio = settings.ratio
         best, params, gflops = pruned(ratio)
@@ -251,7 +273,7 @@ def prune_detector(model: nn.Module, settings: PruneSettings, example_size: int 
         for _ in range(20):
             ratio = (low + high) / 2
             candidate, params, gflops = pruned(ratio)
-            tried.append((abs(gflops - target) / target, ratio, candidate, params, gflops))
+            tried.append((abs(gflops - target) / target, ratio, candidate, params, gflops, None))
             if tried[-1][0] <= settings.tolerance:
                 break
             low, high = (ratio, high) if gflops > target else (low, ratio)
@@ -263,13 +285,16 @@ def prune_detector(model: nn.Module, settings: PruneSettings, example_size: int 
             low, high = 0, len(roots)
             while high - low > 1:
                 count = (low + high) // 2
-                candidate, params, gflops = pruned(ratio, {name: below for name in roots[:count]})
-                tried.append((abs(gflops - target) / target, ratio, candidate, params, gflops))
+                split = {name: below for name in roots[:count]}
+                candidate, params, gflops = pruned(ratio, split)
+                tried.append((abs(gflops - target) / target, ratio, candidate, params, gflops, split))
                 low, high = (count, high) if gflops > target else (low, count)
-        distance, ratio, best, params, gflops = min(tried, key=lambda trial: trial[0])
+        distance, ratio, best, params, gflops, group_ratios = min(tried, key=lambda trial: trial[0])
         if distance > settings.tolerance:
             raise PruningError(f"cannot prune to {target} GFLOPs within {100 * settings.tolerance:g}%: the nearest "
                                f"reached {gflops:.3f} ({report.describe().splitlines()[0]})")
+    if settings.steps > 1:
+        best, params, gflops = pruned(ratio, group_ratios, settings.steps)
     best.zero_grad(set_to_none=True)
     return best, PruneResult(ratio, round(params_before, 4), round(gflops_before, 4), round(params, 4),
                              round(gflops, 4), report, settings)
@@ -304,11 +329,15 @@ def prune_checkpoint(exp, ckpt_path: str, settings: PruneSettings, output: str, 
         for images, targets in training_batches(exp, batch_size, gradient_batches, device):
             target(images, targets)["total_loss"].backward()
 
+    def recalibrate(target: nn.Module) -> None:
+        batches = training_batches(exp, batch_size, calibration_batches, device)
+        recalibrate_batchnorm(target, (images for images, _ in batches))
+
     pruned, result = prune_detector(model, settings,
-                                    gradients=gradients if settings.importance == "taylor" else None)
+                                    gradients=gradients if settings.importance == "taylor" else None,
+                                    between_steps=recalibrate if calibration_batches else None)
     if calibration_batches:
-        recalibrate_batchnorm(pruned, (images for images, _ in training_batches(exp, batch_size,
-                                                                                calibration_batches, device)))
+        recalibrate(pruned)
     atomic_save({"model": pruned.state_dict(), "architecture": architecture_of(pruned),
                  "exp_name": exp.exp_name, "num_classes": exp.num_classes, "act": exp.act,
                  "start_epoch": checkpoint.get("start_epoch"), "training": checkpoint.get("training"),

@@ -32,6 +32,9 @@ def make_parser():
     parser.add_argument("--global", dest="global_pruning", action="store_true",
                         help="rank channels across the whole model instead of within each group")
     parser.add_argument("--round-to", type=int, default=None, help="keep every pruned width a multiple of this")
+    parser.add_argument("--steps", type=int, default=1,
+                        help="iterative pruning: reach the same widths in this many steps, importance re-estimated "
+                             "(and BatchNorm recalibrated) after each")
     parser.add_argument("--size", type=int, default=416, help="input size the GFLOPs are counted at")
     parser.add_argument("--tolerance", type=float, default=0.02, help="relative distance allowed from the budget")
     parser.add_argument("-b", "--batch-size", type=int, default=16)
@@ -59,7 +62,7 @@ def main(argv=None):
         raise ConfigError("give the weights to prune (-c) and where to write them (-o), or --report")
     settings = PruneSettings(importance=args.importance, target_gflops=args.target_gflops, ratio=args.ratio,
                              global_pruning=args.global_pruning, round_to=args.round_to, size=args.size,
-                             tolerance=args.tolerance)
+                             tolerance=args.tolerance, steps=args.steps)
     settings.check()
     warn_if_cores_are_shared(logger.warning)
     device = "cuda" if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()) else "cpu"
