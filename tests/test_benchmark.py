@@ -46,11 +46,14 @@ def test_quick_benchmark_commands_write_their_results(tmp_path):
     # the report pairs the latency run with evaluations, without measuring again
     evals = [write_eval(tmp_path / f"{exp}_s{seed}.json", exp, map50, map50 / 2, {"cat": map50})
              for exp, seed, map50 in (("yolox_voc_nano", 0, 10.0), ("yolox_voc_nano", 1, 11.0),
-                                      ("mdconv_nano", 0, 12.0))]
+                                      ("mdconv_nano", 0, 12.0), ("stock_p50", 0, 9.0))]
     benchmark("report", "--latency", str(tmp_path / "latency"), "--evals", *evals, "--output", str(tmp_path / "r"))
     reported = {r["exp"]: r for r in json.load(open(tmp_path / "r" / "variants.json"))}
     assert reported["yolox_voc_nano"]["map50_runs"] == pytest.approx([0.10, 0.11])
     assert reported["mdconv_nano"]["latency_ratio"] == mdconv["latency_ratio"]
+    # the pruned row's evaluations (run with `exp_name stock_p50`) pair with it, not with stock
+    assert reported["stock_p50"]["map50_runs"] == pytest.approx([0.09])
+    assert reported["stock_p50"]["gflops"] == thinned["gflops"]
     assert "rounds" in open(tmp_path / "r" / "variants.md").read()
 
     benchmark("train-speed", "--quick", "--exps", "exps/yolox_voc_nano.py", "--rounds", "1", "--fast-path",

@@ -1,6 +1,7 @@
 """Structured pruning of the detector: every exp prunes and runs, a budget is met by an independent count, the
 architecture travels with the checkpoint, BatchNorm statistics are re-estimated, and a pruned model trains,
 resumes, evaluates, exports and demos through the tools."""
+import json
 import os
 import subprocess
 import sys
@@ -170,8 +171,11 @@ def test_a_pruned_checkpoint_trains_resumes_evaluates_exports_and_demos(syntheti
     assert checkpoint["architecture"]["backbone.backbone.stem.conv.conv"]["out"] < 16
     assert checkpoint["pruning"]["source"] == source and "optimizer" not in checkpoint
 
-    evaluated = run("eval.py", "-n", "yolox_voc_nano", "-c", pruned_path, "-b", "8", "--device", "cpu", *data)
+    # labelled as its own row for the benchmark's report (exp_name), built by stock's exp
+    evaluated = run("eval.py", "-n", "yolox_voc_nano", "-c", pruned_path, "-b", "8", "--device", "cpu", "--json",
+                    str(tmp_path / "pruned_eval.json"), *data, "exp_name", "stock_p50")
     assert evaluated.returncode == 0 and "mAP50:" in evaluated.stdout, evaluated.stderr[-3000:]
+    assert json.loads((tmp_path / "pruned_eval.json").read_text())["exp"] == "stock_p50"
     onnx = str(tmp_path / "pruned.onnx")
     # one epoch and two calibration batches leave some BatchNorm variances tiny, which amplifies float rounding:
     # the default atol (1e-4, for trained models) was exceeded once by 7.8e-4 on a score

@@ -139,9 +139,10 @@ def make_parser():
 
 
 def checkpoint_models(specs):
-    """(label -> model, label -> file) of ``LABEL=CKPT`` specs, each model built by the exp its checkpoint
-    records (its ``exp_name``) and loaded with it, a pruned one in its own architecture."""
-    models, files = {}, {}
+    """(label -> model, label -> file, label -> activation) of ``LABEL=CKPT`` specs, each model built by the exp
+    its checkpoint records (its ``exp_name``) and loaded with it, a pruned one in its own architecture. Its
+    evaluations are paired with the row by the label: run them with the exp override ``exp_name LABEL``."""
+    models, files, acts = {}, {}, {}
     for spec in specs:
         label, separator, path = spec.partition("=")
         if not separator or not label or not path:
@@ -152,8 +153,8 @@ def checkpoint_models(specs):
         exp = load_exp(exp_file_for(exp_name))
         model = exp.get_model()
         load_weights(exp, model, path)
-        models[label], files[label] = model, path
-    return models, files
+        models[label], files[label], acts[label] = model, path, exp.act
+    return models, files, acts
 
 
 def timed_models(exp_files, weights_dir, schedules=None):
@@ -190,7 +191,7 @@ def run_latency(args, exp_files):
     int8 = any(runtime.endswith("-int8") for runtime in args.runtimes)
     models, published = timed_models(exp_files, args.weights,
                                      {load_exp(f).exp_name: args.schedule for f in exp_files} if args.schedule else {})
-    extra_models, extra_files = checkpoint_models(args.checkpoints)
+    extra_models, extra_files, extra_acts = checkpoint_models(args.checkpoints)
     if set(extra_models) & set(models):
         raise ConfigError(f"--checkpoints label {sorted(set(extra_models) & set(models))[0]!r} is an exp's name")
     models.update(extra_models)
@@ -211,6 +212,7 @@ def run_latency(args, exp_files):
     os.makedirs(args.output, exist_ok=True)
     atomic_write_text(os.path.join(args.output, "latency.json"), json.dumps(
         {**latency.to_dict(), "header": header, "exps": exp_files, "checkpoints": args.checkpoints,
+         "checkpoint_acts": extra_acts,
          "model_sizes": {name: [result.params_m, result.gflops] for name, result in results.items()},
          "runtimes": {r: RUNTIMES[r] for r in args.runtimes},
          "sizes": args.sizes, "weights": published, "calibration": list(calibration or [])}, indent=2))
@@ -238,7 +240,8 @@ def run_report(args):
         raise DataError(f"{path}: not a latency run written by tools/benchmark.py latency ({error!r})") from None
     run = LatencyRun.from_dict(stored, path)
     exps = [load_exp(exp_file) for exp_file in exp_files]
-    evaluations = read_evaluations(args.evals, {exp.exp_name: exp.act for exp in exps}, args.mixed_settings)
+    acts = {**{exp.exp_name: exp.act for exp in exps}, **stored.get("checkpoint_acts", {})}
+    evaluations = read_evaluations(args.evals, acts, args.mixed_settings)
     ablations = read_ablations(args.ablations) if os.path.exists(args.ablations) else []
     # params and GFLOPs as the latency run measured them (its checkpoint rows included); rebuilt from the exps for
     # runs written before they were stored
