@@ -1,6 +1,6 @@
 """final_k5_nano with LeakyReLU (YOLOX's slope 0.1) instead of SiLU: the activation study's choice on the final variant.
 
-The parameters and MACs of final_k5_nano; trained by fine-tuning its SiLU weights (docs/history/log.md, "the activation
+The parameters and MACs of final_k5_nano; trained by fine-tuning its SiLU weights (docs/results.md, "the activation
 study").
 """
 from yolox_mods.exp import LiteExp

@@ -1,7 +1,7 @@
 """Stock YOLOX-nano with LeakyReLU (YOLOX's slope 0.1) instead of SiLU: the deployment model of the activation study.
 
 The parameters and MACs of yolox_voc_nano; trained by fine-tuning its SiLU weights for 10 epochs (weights/manifest.json
-records which). Accuracy and CPU latency against stock: docs/history/log.md, "the activation study".
+records which). Accuracy and CPU latency against stock: docs/results.md, "the activation study".
 """
 from yolox_mods.exp import LiteExp
 

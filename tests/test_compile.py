@@ -3,7 +3,7 @@ compiler failure falls back to eager with a warning.
 
 The matching test compiles with ``aot_eager``: TorchDynamo's capture and AOTAutograd's functionalized forward and
 backward (where BN's in-place statistics updates and the checkpoint keys could go wrong) without inductor's C++
-code generation, which took 229 s of a 15-minute suite on a 2-core AVX2 CPU (docs/history/log.md). Inductor's own
+code generation, which took 229 s of a 15-minute suite on a 2-core AVX2 CPU (docs/results.md). Inductor's own
 kernels are PyTorch's to test; the trainer (``exp.compile_model``) uses them and falls back to eager when they fail."""
 import copy
 import os

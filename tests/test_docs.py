@@ -57,7 +57,9 @@ def documented_commands(page):
         yield module, [re.sub(r"^(\$\w+|N)$", "1", word) for word in shlex.split(arguments, comments=True)]
 
 
-@pytest.mark.parametrize("page", [p for p in PAGES if "history" not in p and not p.endswith("cli.md")],
+# the dated log and the history keep commands as they were run; cli.md is generated from the parsers
+@pytest.mark.parametrize("page", [p for p in PAGES if "history" not in p
+                                  and not p.endswith(("docs/results.md", "cli.md"))],
                          ids=lambda p: os.path.relpath(os.path.join(ROOT, p), ROOT))
 def test_every_documented_tool_command_parses(page):
     """A command a reader copies from the README or the manual is accepted by its tool's parser (run, it would

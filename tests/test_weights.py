@@ -169,7 +169,7 @@ def test_the_benchmark_times_the_published_weights_of_the_evaluated_schedule(tmp
 
 def test_committed_weights_match_their_manifest():
     entries = read_manifest(WEIGHTS)
-    assert entries, "weights/manifest.json lists the weights that docs/history/log.md cites"
+    assert entries, "weights/manifest.json lists the weights that docs/results.md cites"
     assert verify(WEIGHTS) == {}
     for entry in entries:
         assert {"exp", "seed", "protocol", "epochs", "sha256", "date", "test"} <= set(entry)

@@ -69,10 +69,10 @@ class LiteExp(Exp):
         # on a NaN/Inf loss: "stop" (keep the last good checkpoint and fail) or "skip" the step
         self.nonfinite_loss = "stop"
         # train in NHWC memory layout: PyTorch's CPU depthwise kernels are faster in NHWC, and the large-kernel
-        # variants gain most (measured in docs/history/log.md)
+        # variants gain most (measured in docs/results.md)
         self.channels_last = True
         # torch.compile the backbone and the head's conv towers (eager on failure); off until it pays for its
-        # compile time on the CPU at hand (docs/history/log.md, "training throughput")
+        # compile time on the CPU at hand (docs/results.md, "training throughput")
         self.compile_model = False
         # after the last epoch, score the evaluated (EMA) weights once on test_sets: the run's headline
         self.test_at_end = True

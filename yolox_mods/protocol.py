@@ -31,7 +31,7 @@ PROTOCOLS: Dict[str, Dict[str, Any]] = {
     },
     # tools/quickstart.py: 40 epochs on 128 generated 160px images in a few CPU-minutes. No mosaic, a high LR with a
     # short warm-up, fixed size. The seed fixes data order and augmentation; multi-threaded CPU kernels still let
-    # runs drift apart (docs/history/log.md).
+    # runs drift apart (docs/results.md).
     "demo": {
         "val_sets": (("2007", "val"),),
         "test_sets": (("2007", "test"),),

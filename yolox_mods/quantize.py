@@ -12,7 +12,7 @@ from .common.io import atomic_open
 from .common.onnx import onnx_session, static_int8
 from .export import exported_size
 
-# The ONNX Runtime defaults (docs/history/log.md): the type pair is chosen on val, where U8S8 with reduce_range scores
+# The ONNX Runtime defaults (docs/results.md): the type pair is chosen on val, where U8S8 with reduce_range scores
 # the best INT8 mAP of the pairs on stock nano's published weights (first picked on test, where it also led; the
 # choice was re-made on val on 2026-12-06 and held). The calibration and the float outputs were chosen label-free,
 # by the INT8 outputs' agreement with FP32 on held-out training images (``output_fidelity``).
@@ -89,7 +89,7 @@ def quantize_openvino(fp32_path: str, int8_path: str, calibration_images: Sequen
     (a tools/export_onnx.py file, whose metadata OpenVINO carries over) with NNCF's post-training quantization
     (per-channel weights, fast bias correction). ``preset``: NNCF's ``performance`` (symmetric activations) or
     ``mixed`` (asymmetric activations, which do not spend half the range on SiLU's small negative tail; the
-    default: stock nano's val mAP50 10.13 against 8.65 for ``performance``, docs/history/log.md).
+    default: stock nano's val mAP50 10.13 against 8.65 for ``performance``, docs/results.md).
     ``keep_float``: node names left in float. Returns what was done, for the log."""
     import nncf
     import openvino

@@ -107,7 +107,7 @@ def openvino_compile(model, threads: int = 0, precision: str = "f32", streams: i
     """``model`` compiled for the CPU plugin for latency (batch 1), on ``threads`` threads and ``streams`` streams
     (0: OpenVINO's defaults), its float layers computed in ``precision``. f32 is forced by default: on CPUs with
     AVX512_BF16 or AMX the plugin otherwise runs float layers in bfloat16, which changes the scores
-    (docs/history/log.md), and an FP32 column would not be FP32; bf16 is what a user of such a CPU gets by default, and
+    (docs/results.md), and an FP32 column would not be FP32; bf16 is what a user of such a CPU gets by default, and
     is refused on a CPU without it (the plugin would silently run f32)."""
     if precision not in OPENVINO_PRECISIONS:
         raise ConfigError(f"OpenVINO precision {precision!r}; one of {', '.join(OPENVINO_PRECISIONS)}")

@@ -1,7 +1,7 @@
 """Published weights: a run's last-epoch EMA weights, small enough to commit, listed in ``weights/manifest.json``.
 
 Each entry records where the weights came from and what they scored, and the sha256 of the file, so that a table
-in docs/history/log.md can cite a file that ``tools/eval.py -c`` and ``tools/export_onnx.py -c`` load as they are.
+in docs/results.md can cite a file that ``tools/eval.py -c`` and ``tools/export_onnx.py -c`` load as they are.
 """
 import datetime
 import hashlib
@@ -67,7 +67,7 @@ def published_file(weights_dir: str, exp_name: str, epochs: Optional[int] = None
 def stored_in(state: Dict[str, torch.Tensor], dtype: str) -> Tuple[Dict[str, torch.Tensor], List[str]]:
     """``state`` with every floating tensor in ``dtype``, except those whose values ``dtype`` cannot hold, which
     stay float32; and their names. With YOLOX's 0-255 inputs the stem BN's running variance reaches about 1e6,
-    beyond float16's 65,504: cast, it becomes inf and the model's mAP collapses (docs/history/log.md)."""
+    beyond float16's 65,504: cast, it becomes inf and the model's mAP collapses (docs/results.md)."""
     target = getattr(torch, dtype)
     stored, kept = {}, []
     for name, tensor in state.items():

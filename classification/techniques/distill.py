@@ -73,7 +73,7 @@ def rkd_distance_loss(student: Sequence[torch.Tensor], teacher: Sequence[torch.T
 FEATURE_LOSSES = {"fitnet": None, "sp": sp_loss, "rkd": rkd_distance_loss}
 FEATURE_WEIGHTS = {"fitnet": 100.0, "sp": 3000.0, "rkd": 25.0}
 # RepDistiller's hint layer: the middle stage. Hints on all three stages through bare 1x1 convs diverged at this
-# weight on recycle_mini (non-finite loss within 1-6 epochs: docs/history/log.md, 2026-11-26 15:42)
+# weight on recycle_mini (non-finite loss within 1-6 epochs: docs/results.md, 2026-11-26 15:42)
 HINT_STAGE = 1
 
 

@@ -5,7 +5,7 @@ the kept weights. As in Torch-Pruning, which layers share a channel (``technique
 channel matters (``IMPORTANCE``, a function of one channel space) and the structural surgery (``prune_channels``,
 cutting every layer linked to a space) are separate. Torch-Pruning itself is not used: 1.6.1 builds this model's
 dependency graph but gives the stride-2 unit's concat of pooled shortcut and branch no index offsets and fails
-with an IndexError (docs/history/log.md, 2026-11-25 22:38).
+with an IndexError (docs/results.md, 2026-11-25 22:38).
 """
 import copy
 import functools

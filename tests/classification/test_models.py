@@ -5,7 +5,7 @@ from classification.metrics import compression_score, count_macs, count_params, 
 from classification.models import ShuffleNetV1, build_model
 
 # thop MACs of ShuffleNetV1 g3 w0.25, 9 classes (BN counted, functional avg-pool shortcut not); the reference
-# counts 0.903-0.905x these at every size (a counting convention, see docs/history/log.md)
+# counts 0.903-0.905x these at every size (a counting convention, see docs/results.md)
 MACS_9_CLASSES = {64: 1_127_328, 80: 1_866_360, 96: 2_533_488, 112: 3_592_392}
 REFERENCE_MACS = {64: 1_018_137, 80: 1_688_940, 96: 2_288_097, 112: 3_249_021}
 

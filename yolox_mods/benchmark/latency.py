@@ -28,7 +28,7 @@ def untie_constants(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
     """Give every BatchNorm distinct seeded statistics and every conv bias seeded values (in place), so that an
     untrained model exports as a trained one does. Default-initialised BNs fold into identical zero biases (and
     YOLOX's head starts its prediction biases at one prior), which the ONNX exporter shares between convs; ONNX
-    Runtime's INT8 quantizer then builds a slower graph than a trained model's (measured in docs/history/log.md). FP32
+    Runtime's INT8 quantizer then builds a slower graph than a trained model's (measured in docs/results.md). FP32
     latency does not depend on the values."""
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():

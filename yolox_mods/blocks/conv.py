@@ -7,7 +7,7 @@ import torch.nn as nn
 from .padding import get_padding
 
 # YOLOX's names and settings (LeakyReLU slope 0.1), plus hswish: the ReLU family runs faster than SiLU in CPU
-# runtimes and in INT8 (docs/history/log.md)
+# runtimes and in INT8 (docs/results.md)
 ACTIVATIONS = {
     "silu": lambda: nn.SiLU(inplace=True),
     "relu": lambda: nn.ReLU(inplace=True),

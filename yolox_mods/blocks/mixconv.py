@@ -63,7 +63,7 @@ class MixConv(nn.Module):
 def merged_depthwise(mix: MixConv) -> nn.Sequential:
     """An eval-mode MixConv as one depthwise conv: each kernel zero-padded (centred) to the largest, BN folded
     into a bias, same activation. Equal outputs up to float rounding; more multiply-adds (every group runs at the
-    largest kernel) but no split, concat or unfused BN, which ONNX Runtime runs faster (docs/history/log.md).
+    largest kernel) but no split, concat or unfused BN, which ONNX Runtime runs faster (docs/results.md).
     A MixConv in training mode is refused: its BN normalises by batch statistics, which a folded bias cannot.
 
     Shape: as ``mix``.

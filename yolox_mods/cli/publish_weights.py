@@ -20,7 +20,7 @@ def make_parser():
     parser.add_argument("--protocol", default="quick")
     parser.add_argument("--dtype", default="float32", choices=["float16", "float32"],
                         help="float16 halves the file; tensors beyond its range (the stem BN's running variance) stay "
-                             "float32. Measured within 0.02-0.18 mAP50 of float32 (docs/history/log.md): check the "
+                             "float32. Measured within 0.02-0.18 mAP50 of float32 (docs/results.md): check the "
                              "evaluation before publishing it")
     parser.add_argument("--val-eval", default=None, help="tools/eval.py --split val --json of the same weights")
     parser.add_argument("--finetuned-from", default=None,

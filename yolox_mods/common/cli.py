@@ -39,7 +39,7 @@ def fail(message: str) -> None:
     sys.exit(2)
 
 
-# the project's CLIs that keep both cores busy; two at once slow each other several-fold (docs/history/log.md)
+# the project's CLIs that keep both cores busy; two at once slow each other several-fold (docs/results.md)
 HEAVY_COMMANDS = ("tools/train.py", "tools/eval.py", "tools/benchmark.py", "tools/quickstart.py", "tools/demo.py",
                   "classification.compress", "classification.block_study", "classification.evaluate")
 
@@ -71,4 +71,4 @@ def warn_if_cores_are_shared(warn) -> None:
         pid, cmdline = jobs[0]
         warn(f"another job is using this machine's {os.cpu_count()} cores (pid {pid}: {cmdline[:120]}"
              f"{f' and {len(jobs) - 1} more' if len(jobs) > 1 else ''}); on 2 cores two torch jobs slow each other "
-             "several-fold (docs/history/log.md): timings and speeds of this run are not comparable")
+             "several-fold (docs/results.md): timings and speeds of this run are not comparable")

@@ -7,7 +7,7 @@ from typing import Callable, Iterator, Sequence, Tuple
 from .errors import ConfigError
 
 # (activation type, weight type) by name. On CPUs without VNNI, U8S8 products can saturate the 16-bit
-# intermediate of AVX2 kernels; ``reduce_range`` (7-bit weights) or U8U8 avoid it (docs/history/log.md).
+# intermediate of AVX2 kernels; ``reduce_range`` (7-bit weights) or U8U8 avoid it (docs/results.md).
 TYPE_PAIRS = {"u8s8": ("QUInt8", "QInt8"), "u8u8": ("QUInt8", "QUInt8"), "s8s8": ("QInt8", "QInt8")}
 # How activation ranges are read from the calibration batches: MinMax (ONNX Runtime's default) spends the 8 bits
 # on the rare extremes; Percentile clips them at the 99.999th percentile; Entropy picks the range that keeps the
