@@ -108,8 +108,7 @@ def _tp():
 
 
 def prediction_convs(model: nn.Module) -> List[str]:
-    return [name for name, module in model.named_modules()
-            if isinstance(module, nn.Conv2d) and name.split(".")[-2:-1] and name.split(".")[-2] in PREDICTION_CONVS]
+    return [f"head.{kind}.{level}" for kind in PREDICTION_CONVS for level in range(len(getattr(model.head, kind)))]
 
 
 def channel_multiplier_convs(model: nn.Module) -> List[str]:

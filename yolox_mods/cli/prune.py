@@ -9,6 +9,7 @@ from loguru import logger
 
 from ..common import ConfigError, exits_cleanly_on_bad_input
 from ..common.cli import warn_if_cores_are_shared
+from ..core import resolve_device
 from ..exp_files import chosen_exp_file, load_exp
 from ..pruning import IMPORTANCES, PruneSettings, plan_exclusions, prune_checkpoint
 from .common import add_lite_arguments
@@ -65,7 +66,7 @@ def main(argv=None):
                              tolerance=args.tolerance, steps=args.steps)
     settings.check()
     warn_if_cores_are_shared(logger.warning)
-    device = "cuda" if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()) else "cpu"
+    device = resolve_device(args.device)
     result = prune_checkpoint(exp, args.ckpt, settings, args.output, args.batch_size, args.calibration_batches,
                               args.gradient_batches, device)
     print(result.report.describe())
