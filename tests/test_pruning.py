@@ -80,6 +80,11 @@ def test_a_gflops_budget_is_met_within_its_tolerance():
     assert independent_gflops(pruned) == pytest.approx(target, rel=0.04)  # another counter, same model
     with pytest.raises(PruningError, match="already within"):
         prune_detector(model, PruneSettings(target_gflops=2.0), example_size=128)
+    # widths kept at multiples of 16 cannot go below 16 channels: a budget under that floor is refused, naming
+    # what the most pruned model still has
+    floor = r"cannot prune to 0.1 GFLOPs: the most pruned model \(ratio 0\.\d+\) has 0\.[2-9]"
+    with pytest.raises(PruningError, match=floor):
+        prune_detector(model, PruneSettings(target_gflops=0.1, round_to=16), example_size=128)
 
 
 def test_taylor_importance_uses_the_loss_gradients():
@@ -208,6 +213,20 @@ def test_a_pruned_checkpoint_trains_resumes_evaluates_exports_and_demos(syntheti
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert torch.load(latest, weights_only=False)["start_epoch"] == 2
 
+    # the same architecture from fresh weights (the from-scratch control), which resumes from its own checkpoint
+    scratch = ["architecture_from", pruned_path]
+    fresh = run("train.py", "-n", "yolox_voc_nano", "-b", "8", "--device", "cpu", "-expn", "scratch", *data, *small,
+                *scratch, "output_dir", str(tmp_path), "max_epoch", "1")
+    assert fresh.returncode == 0 and "fresh weights" in fresh.stderr, fresh.stderr[-3000:]
+    state = torch.load(str(tmp_path / "scratch" / "latest_ckpt.pth"), weights_only=False)
+    assert state["architecture"] == checkpoint["architecture"]
+    stem = "backbone.backbone.stem.conv.conv.weight"
+    assert state["model"][stem].shape == checkpoint["model"][stem].shape
+    assert not torch.allclose(state["model"][stem], checkpoint["model"][stem], atol=1e-2)
+    both = run("train.py", "-n", "yolox_voc_nano", "-c", pruned_path, "-b", "8", "--device", "cpu", *data, *small,
+               *scratch, "output_dir", str(tmp_path), "max_epoch", "1")
+    assert both.returncode != 0 and "give one" in both.stderr
+
     foreign = run("eval.py", "-n", "ghost_nano", "-c", pruned_path, "-b", "8", "--device", "cpu", *data)
     assert foreign.returncode != 0
     assert f"error: {pruned_path}: its pruned architecture does not match" in foreign.stderr
@@ -220,6 +239,31 @@ def test_a_pruned_checkpoint_trains_resumes_evaluates_exports_and_demos(syntheti
     published = load_for_eval(load_exp(os.path.join(ROOT, "exps", "yolox_voc_nano.py")),
                               str(tmp_path / "weights" / "pruned_s0.pth"))
     assert architecture_of(published) == checkpoint["architecture"]
+
+
+def test_a_reshaped_model_is_reinitialised_as_a_built_one():
+    from yolox_mods.models import reinitialize
+
+    exp, model = exp_model("yolox_voc_nano")
+    pruned, _ = prune_detector(model, PruneSettings(ratio=0.5))
+    reshaped = apply_architecture(exp.get_model(), architecture_of(pruned), "pruned")
+    reinitialize(reshaped)
+    prior = -torch.log(torch.tensor((1 - 1e-2) / 1e-2))
+    for level in range(3):
+        assert torch.allclose(reshaped.head.obj_preds[level].bias, prior)
+        assert torch.allclose(reshaped.head.cls_preds[level].bias, prior)
+    norms = [m for m in reshaped.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert all(m.eps == 1e-3 and m.momentum == 0.03 and torch.all(m.weight == 1) and torch.all(m.running_var == 1)
+               for m in norms)
+    convs = [m for m in reshaped.modules() if isinstance(m, nn.Conv2d)]
+    # PyTorch's default conv init: uniform within +-1/sqrt(fan_in)
+    for conv in convs:
+        fan_in = conv.weight[0].numel()
+        assert conv.weight.abs().max() <= 1 / fan_in ** 0.5 + 1e-6
+    assert architecture_of(reshaped) == architecture_of(pruned)
+    with torch.no_grad():
+        outputs = reshaped.eval()(torch.zeros(1, 3, 128, 128))
+    assert outputs.shape == (1, 336, 25) and torch.isfinite(outputs).all()
 
 
 def test_iterative_pruning_reaches_the_one_shot_widths_in_steps():

@@ -79,6 +79,9 @@ class LiteExp(Exp):
         # network slimming's sparsity term: this times the sum of |BatchNorm scale| is added to the loss, so that
         # tools/prune.py --importance bn finds channels whose scale went to zero (0: off)
         self.bn_sparsity = 0.0
+        # a pruned checkpoint (tools/prune.py) whose channel counts the model takes, trained from fresh weights: the
+        # from-scratch control of a pruning study (its weights are not loaded; -c fine-tunes them instead)
+        self.architecture_from = None
         # ---------------- distillation (yolox_mods/distill.py; off while teacher_ckpt is None) ---------------- #
         # the teacher: an exp name or file (None: this exp, e.g. a pruned model learning from its unpruned self) and
         # its weights; each student seed learns from the teacher of its own seed

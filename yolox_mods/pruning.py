@@ -268,8 +268,9 @@ def prune_detector(model: nn.Module, settings: PruneSettings, example_size: int 
         target, low, high = settings.target_gflops, 0.0, 0.95
         if target >= gflops_before:
             raise PruningError(f"the model has {gflops_before:.3f} GFLOPs, already within {target}")
-        tried = []  # (distance to the budget, ratio, model, params, GFLOPs)
-        for _ in range(20):
+        tried = []  # (distance to the budget, ratio, model, params, GFLOPs, per-group ratios)
+        # a ratio step below 1/1024 moves no channel of a nano-sized model
+        while high - low > 1e-3:
             ratio = (low + high) / 2
             candidate, params, gflops = pruned(ratio)
             tried.append((abs(gflops - target) / target, ratio, candidate, params, gflops, None))
@@ -277,9 +278,14 @@ def prune_detector(model: nn.Module, settings: PruneSettings, example_size: int 
                 break
             low, high = (ratio, high) if gflops > target else (low, ratio)
         if min(tried, key=lambda trial: trial[0])[0] > settings.tolerance and not settings.global_pruning:
+            if all(trial[4] > target for trial in tried):
+                # with rounding, a larger ratio can prune less (a group is left whole rather than emptied)
+                nearest = min(tried, key=lambda trial: trial[4])
+                raise PruningError(f"cannot prune to {target} GFLOPs: the most pruned model (ratio {nearest[1]:.3f}) "
+                                   f"has {nearest[4]:.3f} ({report.describe().splitlines()[0]})")
             # whole channels make a per-group ratio step the model's GFLOPs (nano's widths are powers of 2, so
             # many groups step at once): the first k groups take the ratio below the budget, the rest the one above
-            ratio = max(trial[1] for trial in tried if trial[4] > target)
+            ratio = max((trial[1] for trial in tried if trial[4] > target), default=0.0)
             below = min(trial[1] for trial in tried if trial[4] <= target)
             low, high = 0, len(roots)
             while high - low > 1:

@@ -16,12 +16,13 @@ from yolox.data import DataPrefetcher
 from yolox.utils import ModelEMA, adjust_status, get_model_info, is_parallel, synchronize
 from yolox.utils.allreduce_norm import get_async_norm_states
 
-from ..common.errors import ConfigError, NonFiniteLossError
+from ..common.errors import CheckpointError, ConfigError, NonFiniteLossError
 from ..common.io import atomic_save, atomic_write_text, load_checkpoint, load_exact, load_matching
 from ..common.provenance import RunSetting
 from ..distill import build_distiller
 from ..evaluation import check_trained_act
 from ..evaluators.voc_map import VOCResult
+from ..models import reinitialize
 from ..models.compile import compile_for_training, uncompiled
 from ..pruning import apply_architecture, batchnorm_scale_l1
 from ..weights import weights_digest
@@ -101,10 +102,14 @@ class LiteTrainer(Trainer):
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
         model = self.exp.get_model()
-        self.architecture = self.starting_architecture()
+        self.architecture, source = self.starting_architecture()
         if self.architecture is not None:
-            apply_architecture(model, self.architecture, self.starting_checkpoint())
-            logger.info("pruned architecture from {}", self.starting_checkpoint())
+            apply_architecture(model, self.architecture, source)
+            if source == self.exp.architecture_from and not self.args.resume:
+                reinitialize(model)
+                logger.info("pruned architecture from {}, fresh weights", source)
+            else:
+                logger.info("pruned architecture from {}", source)
         logger.info("Model Summary: {}".format(get_model_info(model, self.exp.test_size)))
         model.to(self.device)
         if self.exp.channels_last:
@@ -165,10 +170,23 @@ class LiteTrainer(Trainer):
         return self.args.ckpt
 
     def starting_architecture(self):
-        """The pruned architecture of the starting checkpoint (None for the exp's own): the model is reshaped to it
-        before the optimizer is built, and every checkpoint of this run carries it on."""
+        """The pruned architecture the model is reshaped to before the optimizer is built, and the checkpoint it
+        comes from: the starting checkpoint's (None for the exp's own), else ``exp.architecture_from``'s. Every
+        checkpoint of this run carries it on, so a from-scratch run resumes from its own."""
         path = self.starting_checkpoint()
-        return load_checkpoint(path).get("architecture") if path is not None else None
+        source = self.exp.architecture_from
+        if source is not None and path is not None and not self.args.resume:
+            raise ConfigError(f"architecture_from ({source}) trains from fresh weights and -c ({path}) fine-tunes: "
+                              "give one")
+        if path is not None:
+            return load_checkpoint(path).get("architecture"), path
+        if source is None:
+            return None, None
+        architecture = load_checkpoint(source).get("architecture")
+        if architecture is None:
+            raise CheckpointError(f"{source}: no pruned architecture (architecture_from takes a tools/prune.py "
+                                  "checkpoint)")
+        return architecture, source
 
     def resume_train(self, model):
         self.start_epoch, self.start_iter = 0, 0

@@ -38,9 +38,23 @@ def build_yolox(num_classes: int, depth: float, width: float, act: str = "silu",
     if act != base_act:
         replace_activations(model, nn.SiLU, act)
     swap_blocks(model, dict(blocks), act)
+    _yolox_settings(model)
+    return model
+
+
+def _yolox_settings(model: YOLOX) -> None:
     for module in model.modules():
         if isinstance(module, nn.BatchNorm2d):
             module.eps = 1e-3
             module.momentum = 0.03
     model.head.initialize_biases(1e-2)
+
+
+def reinitialize(model: YOLOX) -> YOLOX:
+    """Fresh weights, as ``build_yolox`` gives them, for a model whose channel counts were changed after building
+    (a pruned architecture trained from scratch): every conv and BatchNorm reset, then YOLOX's settings."""
+    for module in model.modules():
+        if isinstance(module, (nn.Conv2d, nn.BatchNorm2d)):
+            module.reset_parameters()
+    _yolox_settings(model)
     return model
