@@ -1,6 +1,7 @@
 """Write the tables of README.md and the docs from the artefacts: ``weights/manifest.json`` (seeds, test mAP of the
-published runs) and ``results/variants.json`` + ``results/latency.json`` (params, GFLOPs, the harness's latency
-ratios and the CPU they were measured on).
+published runs), ``results/variants.json`` + ``results/latency.json`` (params, GFLOPs, the harness's latency
+ratios and the CPU they were measured on), the evaluation records and tables under ``results/`` that the studies'
+commands wrote, and ``results/compress/*.json`` (the classifier's studies, ``python -m classification.seeds``).
 
 A table lives between ``<!-- table:NAME -->`` and ``<!-- /table:NAME -->`` in a page; ``python scripts/docs_tables.py``
 rewrites every such region in place, ``--check`` only says which are stale (tests/test_docs.py runs it).
@@ -16,8 +17,9 @@ import sys
 from typing import Callable, Dict, List
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PAGES = ["README.md", "docs/studies/deployment.md", "docs/studies/variants.md", "docs/studies/schedule.md"]
-REGION = re.compile(r"(<!-- table:(?P<name>[a-z_]+) -->\n)(?P<body>.*?)(<!-- /table:(?P=name) -->)", re.S)
+PAGES = ["README.md", "docs/studies/deployment.md", "docs/studies/variants.md", "docs/studies/schedule.md",
+         "docs/studies/classifier.md", "docs/studies/blocks.md"]
+REGION = re.compile(r"(<!-- table:(?P<name>[a-z0-9_]+) -->\n)(?P<body>.*?)(<!-- /table:(?P=name) -->)", re.S)
 # the exps of the model table, in its order (each exp's first docstring line says what it changes)
 MODEL_EXPS = ["yolox_voc_nano", "dwconv_nano", "mdconv_nano", "dark2fpn_nano", "ghost_nano", "final_nano",
               "final_k5_nano", "yolox_voc_nano_lrelu", "final_k5_nano_lrelu"]
@@ -120,11 +122,82 @@ def results_file(*path: str) -> Callable[[], str]:
     return table
 
 
+# what each stage of the classifier's technique study does, in the words of its page (the stage names are the recipe's)
+TECHNIQUES = {
+    "decompose": "the chain: local L1 channels + group decomposition",
+    "l1_global": "L1 filter norm, global", "slimming": "BN scale (network slimming), global",
+    "hrank": "feature-map rank (HRank), global", "taylor": "activation x gradient (Taylor), global",
+    "tucker2": "Tucker-2 of every grouped 1x1 conv (tensorly), rank by bisection",
+    "scratch_control": "decompose's architecture from random init, 135 epochs (what default.yaml ships)",
+    "baseline": "dense, 40 epochs", "magnitude_50": "one-shot magnitude, global, 50%",
+    "magnitude_80": "one-shot magnitude, global, 80%", "magnitude_90": "one-shot magnitude, global, 90%",
+    "lottery_80": "iterative, rewound to init", "lr_rewind_80": "iterative, learning-rate rewinding",
+    "snip_80": "SNIP at initialisation, trained from scratch", "baseline_same_budget": "dense, 135 epochs",
+    "distill": "response KD (Hinton, T 4, alpha 0.7)", "fitnet": "+ FitNets hint on the middle stage",
+    "similarity": "+ similarity-preserving, every stage", "rkd": "+ RKD distance on the pooled last stage",
+    "prune_900k": "layer_prune, global L1 to 900,000 MACs, 15 epochs",
+    "distill_900k": "prune_900k fine-tuned with KD from baseline_same_budget",
+    "scratch_900k": "prune_900k's architecture from random init, 135 epochs",
+    "kd_scratch_900k": "scratch_900k with KD from baseline_same_budget",
+}
+# the columns a classifier table can show: header and cell of one summary entry (``classification.seeds``' JSON)
+COMPRESS_COLUMNS: Dict[str, tuple] = {
+    "technique": ("technique", lambda s: TECHNIQUES[s["stage"]]),
+    "macs": ("MACs", lambda s: f"{s['macs']:,}" + (f" ({s['macs_range'][0]:,}-{s['macs_range'][1]:,})"
+                                                   if s.get("macs_range") else "")),
+    "params": ("params", lambda s: f"{s['params']:,}"),
+    "nonzero": ("non-zero params", lambda s: f"{s['nonzero_params']:,}"),
+    "bytes": ("bytes on disk", lambda s: f"{s['bytes']:,}"),
+    "val": ("F1 val mean (spread)", lambda s: f"{s['val_mean']:.4f} ({s['val_spread']:.4f})"),
+    "test_seeds": ("F1 test per seed", lambda s: ", ".join(f"{v:.4f}" for v in s["test_f1"])),
+    "test": ("F1 test mean (spread)", lambda s: f"{s['test_mean']:.4f} ({s['test_spread']:.4f})"),
+    "minutes": ("minutes", lambda s: f"{s['minutes']:.1f}"),
+}
+
+
+def compress_table(summary: str, reference: str, columns: List[str], stages: List[str] = None) -> Callable[[], str]:
+    """A table of the classifier's compression study from ``results/compress/<summary>.json`` (what
+    ``python -m classification.seeds`` wrote): the chosen columns, and each stage's test F1 against ``reference``
+    in points with the seed-spread verdict."""
+    def table() -> str:
+        from yolox_mods.common.seeds import versus
+
+        entries = load(os.path.join("results", "compress", summary + ".json"))
+        if stages is not None:
+            entries = [next(e for e in entries if e["stage"] == stage) for stage in stages]
+        ref = next(e for e in entries if e["stage"] == reference)
+        headers = ["stage"] + [COMPRESS_COLUMNS[c][0] for c in columns[:columns.index("test") + 1]] + \
+            [f"vs {reference}, points"] + [COMPRESS_COLUMNS[c][0] for c in columns[columns.index("test") + 1:]]
+        rows = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+        for entry in entries:
+            cells = [entry["stage"]] + [COMPRESS_COLUMNS[c][1](entry) for c in columns]
+            verdict = "-" if entry is ref else versus(entry["test_f1"], ref["test_f1"], digits=2, scale=100)
+            cells.insert(columns.index("test") + 2, verdict)
+            rows.append("| " + " | ".join(cells) + " |")
+        return "\n".join(rows) + f"\n\nFrom `results/compress/{summary}.json`.\n"
+    return table
+
+
 TABLES: Dict[str, Callable[[], str]] = {"models": model_table, "deployment_runs": deployment_runs,
                                         "variants": results_file("variants.md"),
                                         "ablation": results_file("ablation.md"),
                                         "schedule": results_file("quick_2x", "variants.md"),
-                                        "deployment_accuracy": deployment_accuracy}
+                                        "deployment_accuracy": deployment_accuracy,
+                                        "classifier_structured": compress_table(
+                                            "techniques_structured_s012", "decompose",
+                                            ["technique", "macs", "params", "val", "test_seeds", "test", "minutes"]),
+                                        "classifier_unstructured": compress_table(
+                                            "techniques_unstructured_s012", "baseline",
+                                            ["technique", "nonzero", "bytes", "val", "test_seeds", "test", "minutes"]),
+                                        "classifier_kd": compress_table(
+                                            "techniques_kd_s012", "distill",
+                                            ["technique", "val", "test_seeds", "test", "minutes"]),
+                                        "classifier_900k": compress_table(
+                                            "under_900k_s012", "baseline_same_budget",
+                                            ["technique", "macs", "val", "test_seeds", "test"],
+                                            ["baseline_same_budget", "prune_900k", "distill_900k", "scratch_900k",
+                                             "kd_scratch_900k"]),
+                                        "block_study": results_file("block_study", "blocks.md")}
 
 
 def render(text: str) -> str:
