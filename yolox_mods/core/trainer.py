@@ -102,6 +102,9 @@ class LiteTrainer(Trainer):
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
         model = self.exp.get_model()
+        path = self.starting_checkpoint()
+        # read once: its architecture shapes the model before the optimizer, its weights load after
+        self.starting_state = None if path is None else load_checkpoint(path, map_location=self.device)
         self.architecture, source = self.starting_architecture()
         if self.architecture is not None:
             apply_architecture(model, self.architecture, source)
@@ -179,7 +182,7 @@ class LiteTrainer(Trainer):
             raise ConfigError(f"architecture_from ({source}) trains from fresh weights and -c ({path}) fine-tunes: "
                               "give one")
         if path is not None:
-            return load_checkpoint(path).get("architecture"), path
+            return self.starting_state.get("architecture"), path
         if source is None:
             return None, None
         architecture = load_checkpoint(source).get("architecture")
@@ -190,9 +193,8 @@ class LiteTrainer(Trainer):
 
     def resume_train(self, model):
         self.start_epoch, self.start_iter = 0, 0
+        path, checkpoint, self.starting_state = self.starting_checkpoint(), self.starting_state, None
         if self.args.resume:
-            path = self.args.ckpt or os.path.join(self.file_name, "latest_ckpt.pth")
-            checkpoint = load_checkpoint(path, map_location=self.device)
             check_trained_act(path, checkpoint.get("act"), self.exp.exp_name, self.exp.act)
             load_exact(model, checkpoint.get("train_model", checkpoint["model"]), path)
             if self.distiller is not None and checkpoint.get("distill_adapters") is not None:
@@ -213,8 +215,7 @@ class LiteTrainer(Trainer):
                                "score record the latter", RunSetting.from_dict(trained, path).comparable(),
                                self.setting.comparable())
             logger.info("resumed from {} at epoch {} iteration {}", path, self.start_epoch + 1, self.start_iter)
-        elif self.args.ckpt is not None:
-            checkpoint = load_checkpoint(self.args.ckpt)
+        elif path is not None:
             differences = load_matching(model, checkpoint["model"])
             if checkpoint.get("act", self.exp.act) != self.exp.act:
                 logger.info("fine-tuning weights trained with act {} as act {}", checkpoint["act"], self.exp.act)
