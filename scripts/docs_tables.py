@@ -16,6 +16,8 @@ import statistics
 import sys
 from typing import Callable, Dict, List
 
+from classification.studies.seeds import macs_cell
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PAGES = ["README.md", "docs/studies/deployment.md", "docs/studies/variants.md", "docs/studies/schedule.md",
          "docs/studies/classifier.md", "docs/studies/blocks.md"]
@@ -143,8 +145,7 @@ TECHNIQUES = {
 # the columns a classifier table can show: header and cell of one summary entry (``classification.seeds``' JSON)
 COMPRESS_COLUMNS: Dict[str, tuple] = {
     "technique": ("technique", lambda s: TECHNIQUES[s["stage"]]),
-    "macs": ("MACs", lambda s: f"{s['macs']:,}" + (f" ({s['macs_range'][0]:,}-{s['macs_range'][1]:,})"
-                                                   if s.get("macs_range") else "")),
+    "macs": ("MACs", lambda s: macs_cell(s)),
     "params": ("params", lambda s: f"{s['params']:,}"),
     "nonzero": ("non-zero params", lambda s: f"{s['nonzero_params']:,}"),
     "bytes": ("bytes on disk", lambda s: f"{s['bytes']:,}"),
@@ -157,8 +158,8 @@ COMPRESS_COLUMNS: Dict[str, tuple] = {
 
 def compress_table(summary: str, reference: str, columns: List[str], stages: List[str] = None) -> Callable[[], str]:
     """A table of the classifier's compression study from ``results/compress/<summary>.json`` (what
-    ``python -m classification.seeds`` wrote): the chosen columns, and each stage's test F1 against ``reference``
-    in points with the seed-spread verdict."""
+    ``python -m classification.seeds`` wrote): the chosen columns, ``vs`` being each stage's test F1 against
+    ``reference`` in points with the seed-spread verdict."""
     def table() -> str:
         from yolox_mods.common.seeds import versus
 
@@ -166,38 +167,36 @@ def compress_table(summary: str, reference: str, columns: List[str], stages: Lis
         if stages is not None:
             entries = [next(e for e in entries if e["stage"] == stage) for stage in stages]
         ref = next(e for e in entries if e["stage"] == reference)
-        headers = ["stage"] + [COMPRESS_COLUMNS[c][0] for c in columns[:columns.index("test") + 1]] + \
-            [f"vs {reference}, points"] + [COMPRESS_COLUMNS[c][0] for c in columns[columns.index("test") + 1:]]
+
+        def cell(column: str, entry: dict) -> str:
+            if column != "vs":
+                return COMPRESS_COLUMNS[column][1](entry)
+            return "-" if entry is ref else versus(entry["test_f1"], ref["test_f1"], digits=2, scale=100)
+
+        headers = ["stage"] + [f"vs {reference}, points" if c == "vs" else COMPRESS_COLUMNS[c][0] for c in columns]
         rows = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-        for entry in entries:
-            cells = [entry["stage"]] + [COMPRESS_COLUMNS[c][1](entry) for c in columns]
-            verdict = "-" if entry is ref else versus(entry["test_f1"], ref["test_f1"], digits=2, scale=100)
-            cells.insert(columns.index("test") + 2, verdict)
-            rows.append("| " + " | ".join(cells) + " |")
+        rows += ["| " + " | ".join([entry["stage"]] + [cell(c, entry) for c in columns]) + " |" for entry in entries]
         return "\n".join(rows) + f"\n\nFrom `results/compress/{summary}.json`.\n"
     return table
 
 
-TABLES: Dict[str, Callable[[], str]] = {"models": model_table, "deployment_runs": deployment_runs,
-                                        "variants": results_file("variants.md"),
-                                        "ablation": results_file("ablation.md"),
-                                        "schedule": results_file("quick_2x", "variants.md"),
-                                        "deployment_accuracy": deployment_accuracy,
-                                        "classifier_structured": compress_table(
-                                            "techniques_structured_s012", "decompose",
-                                            ["technique", "macs", "params", "val", "test_seeds", "test", "minutes"]),
-                                        "classifier_unstructured": compress_table(
-                                            "techniques_unstructured_s012", "baseline",
-                                            ["technique", "nonzero", "bytes", "val", "test_seeds", "test", "minutes"]),
-                                        "classifier_kd": compress_table(
-                                            "techniques_kd_s012", "distill",
-                                            ["technique", "val", "test_seeds", "test", "minutes"]),
-                                        "classifier_900k": compress_table(
-                                            "under_900k_s012", "baseline_same_budget",
-                                            ["technique", "macs", "val", "test_seeds", "test"],
-                                            ["baseline_same_budget", "prune_900k", "distill_900k", "scratch_900k",
-                                             "kd_scratch_900k"]),
-                                        "block_study": results_file("block_study", "blocks.md")}
+TABLES: Dict[str, Callable[[], str]] = {
+    "models": model_table, "deployment_runs": deployment_runs,
+    "variants": results_file("variants.md"), "ablation": results_file("ablation.md"),
+    "schedule": results_file("quick_2x", "variants.md"), "deployment_accuracy": deployment_accuracy,
+    "classifier_structured": compress_table(
+        "techniques_structured_s012", "decompose",
+        ["technique", "macs", "params", "val", "test_seeds", "test", "vs", "minutes"]),
+    "classifier_unstructured": compress_table(
+        "techniques_unstructured_s012", "baseline",
+        ["technique", "nonzero", "bytes", "val", "test_seeds", "test", "vs", "minutes"]),
+    "classifier_kd": compress_table(
+        "techniques_kd_s012", "distill", ["technique", "val", "test_seeds", "test", "vs", "minutes"]),
+    "classifier_900k": compress_table(
+        "under_900k_s012", "baseline_same_budget", ["technique", "macs", "val", "test_seeds", "test", "vs"],
+        ["baseline_same_budget", "prune_900k", "distill_900k", "scratch_900k", "kd_scratch_900k"]),
+    "block_study": results_file("block_study", "blocks.md"),
+}
 
 
 def render(text: str) -> str:

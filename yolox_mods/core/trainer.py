@@ -108,11 +108,9 @@ class LiteTrainer(Trainer):
         self.architecture, source = self.starting_architecture()
         if self.architecture is not None:
             apply_architecture(model, self.architecture, source)
-            if source == self.exp.architecture_from and not self.args.resume:
+            if path is None:  # architecture_from: the channel counts only, trained from fresh weights
                 reinitialize(model)
-                logger.info("pruned architecture from {}, fresh weights", source)
-            else:
-                logger.info("pruned architecture from {}", source)
+            logger.info("pruned architecture from {}{}", source, ", fresh weights" if path is None else "")
         logger.info("Model Summary: {}".format(get_model_info(model, self.exp.test_size)))
         model.to(self.device)
         if self.exp.channels_last:
