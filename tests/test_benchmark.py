@@ -294,7 +294,7 @@ def test_a_bad_evaluation_file_is_named_before_measuring(tmp_path):
                              (final, "final", 10)):
         write_eval(path, exp, 1.0, 1.0, {}, epoch=epoch)
     exps = {"stock": "silu", "final": "silu"}
-    with pytest.raises(ValueError, match="2x.json: a model of stock trained 90 epochs, but .*quick.json 45"):
+    with pytest.raises(ValueError, match="2x.json: a model of stock trained 90 epochs in all, but .*quick.json 45"):
         read_evaluations([str(quick), str(unrecorded), str(final), str(longer)], exps)
     assert len(read_evaluations([str(quick), str(unrecorded), str(final)], exps)["stock"]) == 2
 
@@ -303,14 +303,41 @@ def test_a_bad_evaluation_file_is_named_before_measuring(tmp_path):
     with pytest.raises(ValueError, match="broken.json: not a readable evaluation record"):
         read_evaluations([str(broken)], {"final": "silu"})
     other = write_eval(tmp_path / "other.json", "ghost", 1.0, 1.0, {})
-    with pytest.raises(ValueError, match="other.json: exp 'ghost' is not one of the benchmarked exps"):
+    with pytest.raises(ValueError, match="other.json: exp 'ghost' is not one of the benchmarked rows"):
         read_evaluations([other], {"final": "silu"})
+    with pytest.raises(ValueError, match="other.json: row 'pruned' is not one of the benchmarked rows"):
+        read_evaluations([f"pruned={other}"], {"final": "silu"})
     result = subprocess.run([sys.executable, "tools/benchmark.py", "report", "--latency", str(tmp_path / "nowhere"),
                              "--evals", str(broken), "--output", str(tmp_path / "out")], capture_output=True,
                             text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith(
         f"error: {tmp_path / 'nowhere' / 'latency.json'}: not a latency run")
+
+
+def test_fine_tuned_rows_count_their_starting_epochs_and_meet_only_equal_epoch_stock(tmp_path):
+    from yolox_mods.benchmark import VariantResult, add_evaluations, read_evaluations, write_report
+
+    results = {name: VariantResult(name, 0.9, 1.0, {"onnx@416": 6.0}, {"onnx@416": 1.0})
+               for name in ("stock", "p50", "p50_short")}
+    # records of the exp they were built with (final_nano), filed under the latency run's --checkpoints rows
+    specs = [write_eval(tmp_path / "stock.json", "stock", 10.0, 5.0, {}, epoch=90),
+             "p50=" + write_eval(tmp_path / "kd0.json", "final", 14.0, 6.0, {}, epoch=45, prior_epochs=45),
+             "p50=" + write_eval(tmp_path / "kd1.json", "final", 15.0, 6.0, {}, epoch=45, prior_epochs=45),
+             "p50_short=" + write_eval(tmp_path / "kd2.json", "final", 13.0, 6.0, {}, epoch=10, prior_epochs=45)]
+    runs = read_evaluations(specs, {"stock": "silu", "p50": "silu", "p50_short": "silu", "final": "silu"})
+    assert sorted(runs) == ["p50", "p50_short", "stock"] and len(runs["p50"]) == 2
+    add_evaluations(results, runs)
+    table = write_report(list(results.values()), str(tmp_path / "out"))
+    rows = {line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")] for line in table.splitlines()
+            if line.startswith("| ")}
+    assert "epochs" in rows["exp"]
+    assert rows["stock"][rows["exp"].index("epochs")] == "90"
+    assert rows["p50"][rows["exp"].index("epochs")] == "45+45"
+    assert rows["p50"][-2].startswith("+4.50")                    # 14.5 against 10, both 90 epochs in all
+    assert rows["p50_short"][-2] == "- (55 vs 90 epochs)"         # not compared: another schedule
+    with pytest.raises(ValueError, match="kd2.json: a model of p50 trained 55 epochs in all, but .*kd0.json 90"):
+        read_evaluations(specs[1:3] + ["p50=" + specs[3].split("=", 1)[1]], {"p50": "silu"})
 
 
 def test_best_val_epoch_is_a_secondary_column_read_from_each_runs_curve(tmp_path):

@@ -31,6 +31,8 @@ TABLE = {
     "final_nano_no_dark2": (0.8696, 1.0814, None, None),
     "final_nano_no_dwconv": (0.8858, 1.0714, None, None),
     "final_nano_no_mdconv": (0.8726, 1.1161, None, None),
+    # the pruning study's control: stock at width 11/64
+    "thin_nano": (0.4341, 0.5701, None, None),
 }
 
 
@@ -59,12 +61,16 @@ def test_exp_builds_and_matches_table(path):
         assert abs(params / ref_params - 1) <= 0.02
     if ref_gflops is not None:
         assert abs(gflops / ref_gflops - 1) <= 0.02
-    # the counting convention, checked on one block by hand: the first level's class prediction, a 1x1 conv from 64
-    # channels to 20 classes on the 52x52 map of a 416 input = 52 * 52 * 20 * 64 MACs (thop leaves biases out)
+    # the counting convention, checked on one block by hand: the first level's class prediction, a 1x1 conv from C
+    # channels (64 at nano's width) to 20 classes on the 52x52 map of a 416 input = 52 * 52 * 20 * C MACs (thop
+    # leaves biases out)
     from thop import profile
 
-    block_macs, _ = profile(deepcopy(model.head.cls_preds[0]), inputs=(torch.zeros(1, 64, 52, 52),), verbose=False)
-    assert int(block_macs) == 52 * 52 * 20 * 64
+    channels = model.head.cls_preds[0].in_channels
+    assert channels == int(256 * exp.width)
+    block_macs, _ = profile(deepcopy(model.head.cls_preds[0]), inputs=(torch.zeros(1, channels, 52, 52),),
+                            verbose=False)
+    assert int(block_macs) == 52 * 52 * 20 * channels
     model.eval()
     with torch.no_grad():
         out = model(torch.randn(1, 3, 64, 64))

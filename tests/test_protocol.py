@@ -18,7 +18,7 @@ def test_every_protocol_is_identical_for_every_exp(protocol):
     for key, value in PROTOCOLS[protocol].items():
         assert {repr(getattr(exp, key)) for exp in applied} == {repr(value)}, key
     # what differs between exps is the model only
-    assert len({repr(exp.blocks) + repr(exp.dark2_block) + exp.act for exp in applied}) == len(EXPS)
+    assert len({repr(exp.blocks) + repr(exp.dark2_block) + exp.act + repr(exp.width) for exp in applied}) == len(EXPS)
 
 
 def test_overrides_come_after_the_protocol():

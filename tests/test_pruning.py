@@ -175,12 +175,12 @@ def test_a_pruned_checkpoint_trains_resumes_evaluates_exports_and_demos(syntheti
     checkpoint = torch.load(pruned_path, weights_only=False)
     assert checkpoint["architecture"]["backbone.backbone.stem.conv.conv"]["out"] < 16
     assert checkpoint["pruning"]["source"] == source and "optimizer" not in checkpoint
+    assert (checkpoint["start_epoch"], checkpoint["prior_epochs"]) == (1, 0)  # its source's epochs, carried
 
-    # labelled as its own row for the benchmark's report (exp_name), built by stock's exp
     evaluated = run("eval.py", "-n", "yolox_voc_nano", "-c", pruned_path, "-b", "8", "--device", "cpu", "--json",
-                    str(tmp_path / "pruned_eval.json"), *data, "exp_name", "stock_p50")
+                    str(tmp_path / "pruned_eval.json"), *data)
     assert evaluated.returncode == 0 and "mAP50:" in evaluated.stdout, evaluated.stderr[-3000:]
-    assert json.loads((tmp_path / "pruned_eval.json").read_text())["exp"] == "stock_p50"
+    assert json.loads((tmp_path / "pruned_eval.json").read_text())["exp"] == "yolox_voc_nano"
     onnx = str(tmp_path / "pruned.onnx")
     # one epoch and two calibration batches leave some BatchNorm variances tiny, which amplifies float rounding:
     # the default atol (1e-4, for trained models) was exceeded once by 7.8e-4 on a score
@@ -211,7 +211,11 @@ def test_a_pruned_checkpoint_trains_resumes_evaluates_exports_and_demos(syntheti
     resumed = run("train.py", "-n", "yolox_voc_nano", "--resume", "-b", "8", "--device", "cpu", "-expn", "tuned",
                   *data, *small, *teacher, "output_dir", str(tmp_path), "max_epoch", "2")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert torch.load(latest, weights_only=False)["start_epoch"] == 2
+    state = torch.load(latest, weights_only=False)
+    # the fine-tune counts the epoch its pruned source trained, before and after resuming
+    assert (state["start_epoch"], state["prior_epochs"]) == (2, 1)
+    record = json.loads((tmp_path / "tuned" / "test_eval.json").read_text())
+    assert (record["epoch"], record["prior_epochs"]) == (2, 1)
 
     # the same architecture from fresh weights (the from-scratch control), which resumes from its own checkpoint
     scratch = ["architecture_from", pruned_path]
@@ -219,7 +223,7 @@ def test_a_pruned_checkpoint_trains_resumes_evaluates_exports_and_demos(syntheti
                 *scratch, "output_dir", str(tmp_path), "max_epoch", "1")
     assert fresh.returncode == 0 and "fresh weights" in fresh.stderr, fresh.stderr[-3000:]
     state = torch.load(str(tmp_path / "scratch" / "latest_ckpt.pth"), weights_only=False)
-    assert state["architecture"] == checkpoint["architecture"]
+    assert state["architecture"] == checkpoint["architecture"] and state["prior_epochs"] == 0
     stem = "backbone.backbone.stem.conv.conv.weight"
     assert state["model"][stem].shape == checkpoint["model"][stem].shape
     assert not torch.allclose(state["model"][stem], checkpoint["model"][stem], atol=1e-2)
@@ -235,7 +239,8 @@ def test_a_pruned_checkpoint_trains_resumes_evaluates_exports_and_demos(syntheti
     from yolox_mods.evaluation import load_for_eval
     from yolox_mods.weights import publish
 
-    publish(str(tmp_path / "tuned"), str(tmp_path / "weights"), "pruned_s0", "quick", 0, dtype="float16")
+    entry = publish(str(tmp_path / "tuned"), str(tmp_path / "weights"), "pruned_s0", "quick", 0, dtype="float16")
+    assert (entry["epochs"], entry["prior_epochs"]) == (2, 1)
     published = load_for_eval(load_exp(os.path.join(ROOT, "exps", "yolox_voc_nano.py")),
                               str(tmp_path / "weights" / "pruned_s0.pth"))
     assert architecture_of(published) == checkpoint["architecture"]

@@ -30,13 +30,13 @@ def load_weights(exp, model: torch.nn.Module, ckpt_path: str) -> None:
     load_exact(model, checkpoint["model"], ckpt_path)
 
 
-def trained_run(ckpt_path: str) -> Tuple[Optional[int], Optional[RunSetting]]:
-    """The epochs ``ckpt_path``'s weights were trained (its ``start_epoch``; a fine-tune counts its own) and how
-    their run was trained, each None when the file does not record it: what the benchmark's one-schedule and
-    one-setting guards compare."""
+def trained_run(ckpt_path: str) -> Tuple[Optional[int], int, Optional[RunSetting]]:
+    """The epochs ``ckpt_path``'s run trained (its ``start_epoch``), those of the weights it started from
+    (``prior_epochs``, 0 when not recorded) and how it was trained (None when not recorded): what the benchmark's
+    equal-epoch and one-setting guards compare."""
     checkpoint = load_checkpoint(ckpt_path)
     training = checkpoint.get("training")
-    return (checkpoint.get("start_epoch"),
+    return (checkpoint.get("start_epoch"), checkpoint.get("prior_epochs", 0),
             RunSetting.from_dict(training, ckpt_path) if training is not None else None)
 
 

@@ -345,7 +345,8 @@ def prune_checkpoint(exp, ckpt_path: str, settings: PruneSettings, output: str, 
         recalibrate(pruned)
     atomic_save({"model": pruned.state_dict(), "architecture": architecture_of(pruned),
                  "exp_name": exp.exp_name, "num_classes": exp.num_classes, "act": exp.act,
-                 "start_epoch": checkpoint.get("start_epoch"), "training": checkpoint.get("training"),
+                 "start_epoch": checkpoint.get("start_epoch"), "prior_epochs": checkpoint.get("prior_epochs", 0),
+                 "training": checkpoint.get("training"),
                  "pruning": {**result.to_dict(), "source": ckpt_path, "calibration_batches": calibration_batches,
                              "pruned_before": checkpoint.get("pruning")}}, output)
     return result

@@ -103,6 +103,7 @@ def publish(run_dir: str, weights_dir: str, name: str, protocol: str, seed: int,
     path = os.path.join(weights_dir, name + ".pth")
     atomic_save({"model": state, "exp_name": checkpoint.get("exp_name"), "num_classes": checkpoint.get("num_classes"),
                  "act": checkpoint.get("act"), "start_epoch": checkpoint["start_epoch"],
+                 "prior_epochs": checkpoint.get("prior_epochs", 0),
                  "training": checkpoint.get("training"),
                  **{key: checkpoint[key] for key in ("architecture", "pruning") if key in checkpoint}}, path)
     entry = {"file": name + ".pth", "exp": test.exp, "seed": seed, "protocol": protocol,
@@ -110,6 +111,8 @@ def publish(run_dir: str, weights_dir: str, name: str, protocol: str, seed: int,
              "bytes": os.path.getsize(path),
              "sha256": sha256(path), "date": datetime.date.today().isoformat(),
              "test": {"images": test.images, "mAP50": round(test.map50, 4), "mAP50_95": round(test.map50_95, 4)}}
+    if checkpoint.get("prior_epochs"):
+        entry["prior_epochs"] = checkpoint["prior_epochs"]
     if finetuned_from is not None:
         entry["finetuned_from"] = {"file": os.path.basename(finetuned_from), "sha256": sha256(finetuned_from)}
     if val_eval:

@@ -44,6 +44,14 @@ class VariantResult:
     # {"vs_torch", "paired"} (versus_own_weights)
     deployed: Dict[str, Dict[str, float]] = field(default_factory=dict)
     scored_size: Optional[int] = None                               # input size the mAP was measured at
+    # epochs that trained the scored weights: this row's runs' own, and before them their starting weights'
+    # (a fine-tune's teacher, a pruned model's source); rows are compared at equal totals only
+    epochs: Optional[int] = None
+    prior_epochs: int = 0
+
+    @property
+    def total_epochs(self) -> Optional[int]:
+        return None if self.epochs is None else self.epochs + self.prior_epochs
 
 
 @dataclass
@@ -56,33 +64,40 @@ class ScoredRun:
     curve: Optional[Curve] = None
 
 
-def read_evaluations(paths: Sequence[str], exps: Mapping[str, str],
+def read_evaluations(specs: Sequence[str], exps: Mapping[str, str],
                      mixed_settings: bool = False) -> Dict[str, List[ScoredRun]]:
-    """``EvalRecord`` files (``tools/eval.py --json``, a run's ``test_eval.json``) grouped by exp. ``exps`` maps each
-    benchmarked exp to the activation it builds. ``DataError`` naming the file (before any long measurement
-    starts) for one that is not a record, names an exp outside ``exps``, was scored on another split than the
-    others, records a model trained with another activation, or another number of epochs than an earlier run of
-    its exp (a longer schedule is not another seed); and, unless ``mixed_settings``, for PyTorch runs trained with
-    another protocol or loader setting than the first (the comparison would mix them in with the architecture)
-    or that do not record theirs: numbers from different test images, models or settings are never compared."""
+    """``EvalRecord`` files (``tools/eval.py --json``, a run's ``test_eval.json``) grouped by row: the exp each
+    records, or ``LABEL`` for a ``LABEL=PATH`` spec (a ``--checkpoints`` row of the latency run, e.g. a pruned
+    model built by its exp). ``exps`` maps each row to the activation it builds. ``DataError`` naming the file
+    (before any long measurement starts) for one that is not a record, belongs to no row of ``exps``, was scored
+    on another split than the others, records a model trained with another activation, or another number of
+    epochs (its fine-tune's start included) than an earlier run of its row (a longer schedule is not another
+    seed); and, unless ``mixed_settings``, for PyTorch runs trained with another protocol or loader setting than
+    the first (the comparison would mix them in with the architecture) or that do not record theirs: numbers from
+    different test images, models or settings are never compared."""
     runs: Dict[str, List[ScoredRun]] = {}
     splits = {}
-    schedules: Dict[str, Tuple[int, str]] = {}  # exp -> (epochs, the first file that recorded them)
+    schedules: Dict[str, Tuple[int, str]] = {}  # row -> (total epochs, the first file that recorded them)
     first_setting: List[Tuple[RunSetting, str]] = []
-    for path in paths:
+    for spec in specs:
+        label, separator, path = spec.partition("=")
+        if not separator:
+            label, path = None, spec
         record = EvalRecord.read(path)
-        if record.exp not in exps:
-            raise DataError(f"{path}: exp {record.exp!r} is not one of the benchmarked exps ({', '.join(exps)})")
-        check_trained_act(path, record.act, record.exp, exps[record.exp])
+        row = label or record.exp
+        if row not in exps:
+            raise DataError(f"{path}: {'row' if label else 'exp'} {row!r} is not one of the benchmarked rows "
+                            f"({', '.join(exps)})")
+        check_trained_act(path, record.act, row, exps[row])
         split = (record.split, str(record.image_sets), record.images)
         splits.setdefault(split, path)
         if len(splits) > 1:
             first = next(iter(splits.items()))
             raise DataError(f"{path}: scored on {split}, but {first[1]} on {first[0]}; compare one split only")
         if record.epoch is not None:
-            epochs, first = schedules.setdefault(record.exp, (record.epoch, path))
-            if record.epoch != epochs:
-                raise DataError(f"{path}: a model of {record.exp} trained {record.epoch} epochs, but {first} "
+            epochs, first = schedules.setdefault(row, (record.total_epochs, path))
+            if record.total_epochs != epochs:
+                raise DataError(f"{path}: a model of {row} trained {record.total_epochs} epochs in all, but {first} "
                                 f"{epochs}; benchmark each schedule on its own")
         if record.runtime == "torch" and not mixed_settings:
             check_one_setting(path, record, first_setting)
@@ -90,7 +105,7 @@ def read_evaluations(paths: Sequence[str], exps: Mapping[str, str],
         curve_path = run_curve_path(os.path.dirname(path))
         if record.runtime == "torch" and os.path.exists(curve_path):
             run.curve = read_curve(curve_path)
-        runs.setdefault(record.exp, []).append(run)
+        runs.setdefault(row, []).append(run)
     return runs
 
 
@@ -135,6 +150,8 @@ def add_evaluations(results: Dict[str, VariantResult], runs: Dict[str, List[Scor
     for exp, scored in torch_runs.items():
         result, records = results[exp], [run.record for run in scored]
         result.map50_runs = [record.map50 / 100 for record in records]
+        if records[0].epoch is not None:
+            result.epochs, result.prior_epochs = records[0].epoch, records[0].prior_epochs or 0
         result.map50 = statistics.mean(result.map50_runs)
         result.map50_95_runs = [record.map50_95 / 100 for record in records]
         result.map50_95 = statistics.mean(result.map50_95_runs)
@@ -221,19 +238,20 @@ def write_report(results: Sequence[VariantResult], output_dir: str, header: str 
     settings = list(results[0].latency_ms)
     reference = results[0]
     compare = reference.map50 is not None
+    show_epochs = any(r.prior_epochs for r in results)
     rows = []
     for r in results:
         row = [r.exp, f"{r.params_m:.3f}", f"{r.gflops:.3f}"]
         row += [latency_cell(r, s) for s in settings]
-        row += [f"{r.train_img_per_s:.1f}" if r.train_img_per_s else "-",
-                format_map(r.map50, r.map50_runs), format_map(r.map50_95, r.map50_95_runs), format_best_epoch(r)]
+        row += [f"{r.train_img_per_s:.1f}" if r.train_img_per_s else "-"]
+        row += [format_epochs(r)] if show_epochs else []
+        row += [format_map(r.map50, r.map50_runs), format_map(r.map50_95, r.map50_95_runs), format_best_epoch(r)]
         if compare:
-            row.append(versus(r.map50_runs or [r.map50], reference.map50_runs or [reference.map50], 2, 100,
-                              interval=r.map50_intervals.get(reference.exp))
-                       if r is not reference and r.map50 is not None else "-")
+            row.append(versus_reference(r, reference) if r is not reference and r.map50 is not None else "-")
         rows.append(row)
     headers = ["exp", "params (M)", "GFLOPs@416"] + [f"{s} ms (x stock)" for s in settings] + [
-        "train img/s", "mAP50", "mAP50:95", "val mAP50 at best val epoch (secondary)"] + (
+        "train img/s"] + (["epochs"] if show_epochs else []) + [
+        "mAP50", "mAP50:95", "val mAP50 at best val epoch (secondary)"] + (
         [f"mAP50 vs {reference.exp}"] if compare else [])
     table = tabulate(rows, headers=headers, tablefmt="github")
     atomic_write_text(os.path.join(output_dir, "variants.md"), (header + "\n\n" if header else "") + table + "\n")
@@ -251,6 +269,22 @@ def write_report(results: Sequence[VariantResult], output_dir: str, header: str 
                           (header + "\n\n" if header else "") + ablation + "\n")
         table += "\n\n" + ablation
     return table
+
+
+def format_epochs(result: VariantResult) -> str:
+    """"45+45" for a row fine-tuned 45 epochs from weights trained 45, "90" for one trained from fresh weights."""
+    if result.epochs is None:
+        return "-"
+    return f"{result.prior_epochs}+{result.epochs}" if result.prior_epochs else str(result.epochs)
+
+
+def versus_reference(result: VariantResult, reference: VariantResult) -> str:
+    """``result``'s mAP50 against the reference's (``versus``), when both rows' weights trained equally many
+    epochs in all; a row trained longer or shorter is not compared."""
+    if None not in (result.total_epochs, reference.total_epochs) and result.total_epochs != reference.total_epochs:
+        return f"- ({result.total_epochs} vs {reference.total_epochs} epochs)"
+    return versus(result.map50_runs or [result.map50], reference.map50_runs or [reference.map50], 2, 100,
+                  interval=result.map50_intervals.get(reference.exp))
 
 
 def scores_by_runtime(result: VariantResult) -> Dict[str, Tuple[float, float, int]]:

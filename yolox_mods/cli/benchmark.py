@@ -101,7 +101,8 @@ def make_parser():
                         help="the output folder of a `latency` run: its exps, sizes and ratios")
     report.add_argument("--evals", nargs="+", default=[],
                         help="tools/eval.py --json files (or runs' test_eval.json) of runs on one protocol: their mAP "
-                             "(mean over files of one exp, e.g. seeds) and paired bootstrap intervals fill the table")
+                             "(mean over files of one exp, e.g. seeds) and paired bootstrap intervals fill the table; "
+                             "LABEL=FILE files one under the latency run's --checkpoints row LABEL")
     report.add_argument("--mixed-settings", action="store_true",
                         help="compare runs trained with different protocols or loader settings (refused otherwise, "
                              "naming the difference)")
@@ -141,7 +142,7 @@ def make_parser():
 def checkpoint_models(specs):
     """(label -> model, label -> file, label -> activation) of ``LABEL=CKPT`` specs, each model built by the exp
     its checkpoint records (its ``exp_name``) and loaded with it, a pruned one in its own architecture. Its
-    evaluations are paired with the row by the label: run them with the exp override ``exp_name LABEL``."""
+    evaluations join the row in ``report`` as ``--evals LABEL=FILE``."""
     models, files, acts = {}, {}, {}
     for spec in specs:
         label, separator, path = spec.partition("=")

@@ -81,7 +81,7 @@ def eval_worker(args):
         model = load_for_eval(exp, ckpt, device)
         source = {"model_file": ckpt, "runtime": "torch", "weights": weights_digest(model)}
         if ckpt is not None:
-            source["epoch"], source["training"] = trained_run(ckpt)
+            source["epoch"], source["prior_epochs"], source["training"] = trained_run(ckpt)
         if args.fuse:
             model = fuse_model(model)
         described = (f"{get_model_info(exp.get_model(), exp.test_size)}, "

@@ -190,7 +190,7 @@ class LiteTrainer(Trainer):
         return architecture, source
 
     def resume_train(self, model):
-        self.start_epoch, self.start_iter = 0, 0
+        self.start_epoch, self.start_iter, self.prior_epochs = 0, 0, 0
         path, checkpoint, self.starting_state = self.starting_checkpoint(), self.starting_state, None
         if self.args.resume:
             check_trained_act(path, checkpoint.get("act"), self.exp.exp_name, self.exp.act)
@@ -203,6 +203,7 @@ class LiteTrainer(Trainer):
             self.start_epoch = (self.args.start_epoch - 1 if self.args.start_epoch is not None
                                 else checkpoint["start_epoch"])
             self.start_iter = checkpoint.get("start_iter", 0)
+            self.prior_epochs = checkpoint.get("prior_epochs", 0)
             # the curve's minutes and the speed in train_stats.json continue over the interruption
             self.started = time.time() - checkpoint.get("elapsed_seconds", 0.0)
             self.images_seen = checkpoint.get("images_seen", 0)
@@ -215,6 +216,8 @@ class LiteTrainer(Trainer):
             logger.info("resumed from {} at epoch {} iteration {}", path, self.start_epoch + 1, self.start_iter)
         elif path is not None:
             differences = load_matching(model, checkpoint["model"])
+            # a fine-tune's weights were trained before it: the equal-epoch comparison counts those epochs too
+            self.prior_epochs = (checkpoint.get("start_epoch") or 0) + checkpoint.get("prior_epochs", 0)
             if checkpoint.get("act", self.exp.act) != self.exp.act:
                 logger.info("fine-tuning weights trained with act {} as act {}", checkpoint["act"], self.exp.act)
             for line in differences:
@@ -390,7 +393,8 @@ class LiteTrainer(Trainer):
             record_evaluation(path, evaluation.result, exp=self.exp.exp_name, act=self.exp.act,
                               model_file=os.path.join(self.file_name, "latest_ckpt.pth"), split="test",
                               image_sets=list(self.exp.test_sets), test_size=list(self.exp.test_size),
-                              epoch=self.max_epoch, seed=self.exp.seed, weights=weights_digest(model),
+                              epoch=self.max_epoch, prior_epochs=self.prior_epochs, seed=self.exp.seed,
+                              weights=weights_digest(model),
                               training=self.setting)
             logger.info("test split, last epoch (EMA weights):\n{}\nwritten to {}", evaluation.summary, path)
 
@@ -414,6 +418,7 @@ class LiteTrainer(Trainer):
         state = {
             "start_epoch": self.epoch if mid_epoch else self.epoch + 1,
             "start_iter": next_iter if mid_epoch else 0,
+            "prior_epochs": self.prior_epochs,
             "model": eval_model.state_dict(),
             "train_model": train_model.state_dict(),
             "ema": self.ema_model.ema.state_dict() if self.use_model_ema else None,

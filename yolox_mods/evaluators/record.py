@@ -23,8 +23,9 @@ SCORE_KEYS = {"map50": "mAP50", "map50_95": "mAP50_95", "per_class_ap50": "per_c
 class EvalRecord:
     """Scores in percent. ``model_file`` is the checkpoint, ONNX file or OpenVINO IR that was run; ``weights``
     the digest of its weights (``weights.weights_digest``), which pairs an exported model with the PyTorch score
-    of the same weights; ``epoch`` the epochs the weights were trained; ``training`` how their run was trained;
-    ``matches`` the file of judged detections beside this one (paired bootstrap)."""
+    of the same weights; ``epoch`` the epochs their run trained, ``prior_epochs`` those of the weights it started
+    from (a fine-tune's, a pruned model's source's; 0 or None from fresh weights); ``training`` how their run was
+    trained; ``matches`` the file of judged detections beside this one (paired bootstrap)."""
     exp: str
     split: str
     image_sets: List[Any]
@@ -38,6 +39,7 @@ class EvalRecord:
     test_size: Optional[List[int]] = None
     weights: Optional[str] = None
     epoch: Optional[int] = None
+    prior_epochs: Optional[int] = None
     seed: Optional[int] = None
     matches: Optional[str] = None
     training: Optional[RunSetting] = None
@@ -108,6 +110,11 @@ class EvalRecord:
     def load_matched(self, path: str) -> Optional[MatchedEvaluation]:
         """The judged detections of the record read from ``path``, when it names them."""
         return load_matches(os.path.join(os.path.dirname(path), self.matches)) if self.matches else None
+
+    @property
+    def total_epochs(self) -> Optional[int]:
+        """Every epoch that trained these weights, a fine-tune's start included (None when not recorded)."""
+        return None if self.epoch is None else self.epoch + (self.prior_epochs or 0)
 
     @property
     def int8(self) -> bool:
