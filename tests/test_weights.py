@@ -87,9 +87,11 @@ def test_a_fine_tune_records_the_weights_it_started_from(tmp_path):
     exp = load_exp(os.path.join(ROOT, "exps", "yolox_voc_nano_lrelu.py"))
     fake_run(str(tmp_path / "run"), exp)
     start = tmp_path / "stock_s0.pth"
-    atomic_save({"model": {}}, str(start))
+    atomic_save({"model": {}, "start_epoch": 45}, str(start))
     entry = publish(str(tmp_path / "run"), str(tmp_path / "weights"), "lrelu_s0", "quick", 0,
                     finetuned_from=str(start))
+    # the fake run predates runs recording prior_epochs: the start file's epochs are counted instead
+    assert entry["prior_epochs"] == 45 == load_checkpoint(str(tmp_path / "weights" / "lrelu_s0.pth"))["prior_epochs"]
     assert entry["finetuned_from"] == {"file": "stock_s0.pth", "sha256": hashlib.sha256(start.read_bytes()).hexdigest()}
     assert read_manifest(str(tmp_path / "weights"))[0]["finetuned_from"] == entry["finetuned_from"]
     with pytest.raises(CheckpointError, match="nowhere.pth: checkpoint not found"):

@@ -91,10 +91,14 @@ def publish(run_dir: str, weights_dir: str, name: str, protocol: str, seed: int,
     its manifest entry, and keep the run's ``test_eval.json``, its matches and ``curve.json`` under
     ``results_dir/<name>/``. ``val_eval``: an evaluation of the same weights on val (``tools/eval.py --split val
     --json``), recorded for the cheap reproduction test. ``finetuned_from``: the weights file the run started from
-    (``tools/train.py -c``), recorded by name and sha256, since ``epochs`` then counts the fine-tune's epochs only."""
+    (``tools/train.py -c``), recorded by name and sha256; ``epochs`` counts the fine-tune's epochs and
+    ``prior_epochs`` the source's (from the run, or from that file for a run from before runs recorded it)."""
     checkpoint = load_checkpoint(os.path.join(run_dir, "latest_ckpt.pth"))
+    prior_epochs = checkpoint.get("prior_epochs")
     if finetuned_from is not None:
-        load_checkpoint(finetuned_from)  # a weights file, not any file: a missing or foreign one raises here
+        source = load_checkpoint(finetuned_from)  # a weights file, not any file: a missing or foreign one raises here
+        if prior_epochs is None:  # a run from before checkpoints recorded it
+            prior_epochs = (source.get("start_epoch") or 0) + source.get("prior_epochs", 0)
     test = EvalRecord.read(os.path.join(run_dir, "test_eval.json"))
     if test.training is None:
         raise DataError(f"{os.path.join(run_dir, 'test_eval.json')}: no run setting (training), so the benchmark "
@@ -103,7 +107,7 @@ def publish(run_dir: str, weights_dir: str, name: str, protocol: str, seed: int,
     path = os.path.join(weights_dir, name + ".pth")
     atomic_save({"model": state, "exp_name": checkpoint.get("exp_name"), "num_classes": checkpoint.get("num_classes"),
                  "act": checkpoint.get("act"), "start_epoch": checkpoint["start_epoch"],
-                 "prior_epochs": checkpoint.get("prior_epochs", 0),
+                 "prior_epochs": prior_epochs or 0,
                  "training": checkpoint.get("training"),
                  **{key: checkpoint[key] for key in ("architecture", "pruning") if key in checkpoint}}, path)
     entry = {"file": name + ".pth", "exp": test.exp, "seed": seed, "protocol": protocol,
@@ -111,8 +115,8 @@ def publish(run_dir: str, weights_dir: str, name: str, protocol: str, seed: int,
              "bytes": os.path.getsize(path),
              "sha256": sha256(path), "date": datetime.date.today().isoformat(),
              "test": {"images": test.images, "mAP50": round(test.map50, 4), "mAP50_95": round(test.map50_95, 4)}}
-    if checkpoint.get("prior_epochs"):
-        entry["prior_epochs"] = checkpoint["prior_epochs"]
+    if prior_epochs:
+        entry["prior_epochs"] = prior_epochs
     if finetuned_from is not None:
         entry["finetuned_from"] = {"file": os.path.basename(finetuned_from), "sha256": sha256(finetuned_from)}
     if val_eval:
