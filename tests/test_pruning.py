@@ -74,10 +74,11 @@ def test_the_report_names_every_unit_left_unpruned():
 
 def test_a_gflops_budget_is_met_within_its_tolerance():
     _, model = exp_model("yolox_voc_nano")
-    target = 0.5 * independent_gflops(model)
+    target = 0.5 * 1.0854  # half of stock's GFLOPs at 416 (tests/test_exps.py's table, YOLOX's count)
     pruned, result = prune_detector(model, PruneSettings(target_gflops=target), example_size=128)
-    assert abs(result.gflops - target) <= 0.02 * target
-    assert independent_gflops(pruned) == pytest.approx(target, rel=0.04)  # another counter, same model
+    assert 0.98 * target <= result.gflops <= target  # a budget is a ceiling, met within 2% below it
+    # another counter (it leaves out some ops, so its totals are ~3% lower) sees the same share removed
+    assert independent_gflops(pruned) / independent_gflops(model) == pytest.approx(result.gflops / 1.0854, rel=0.03)
     with pytest.raises(PruningError, match="already within"):
         prune_detector(model, PruneSettings(target_gflops=2.0), example_size=128)
     # widths kept at multiples of 16 cannot go below 16 channels: a budget under that floor is refused, naming

@@ -12,6 +12,7 @@ A pruned model's checkpoint carries its ``architecture`` (every conv's and Batch
 tool builds a pruned model from the same ``-f``/``-n``.
 """
 import copy
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
@@ -224,10 +225,10 @@ def prune_at_ratio(model: nn.Module, example: torch.Tensor, ratio: float, exclud
 def prune_detector(model: nn.Module, settings: PruneSettings, example_size: int = 256,
                    gradients: Optional[Callable[[nn.Module], None]] = None,
                    between_steps: Optional[Callable[[nn.Module], None]] = None) -> Tuple[nn.Module, PruneResult]:
-    """A pruned copy of ``model`` (left as it is) and what was done. With a GFLOPs budget the ratio is searched
-    (bisection) until the pruned model is within ``tolerance`` of the budget (channel counts are whole, so a
-    budget is met to a step, on either side); ``PruningError`` when the
-    prunable channels cannot reach it. ``gradients(model)`` fills ``.grad`` for Taylor importance (a loss on
+    """A pruned copy of ``model`` (left as it is) and what was done. A GFLOPs budget is a ceiling: the ratio is
+    searched (bisection) until the pruned model has at most the budget and at least ``1 - tolerance`` of it
+    (channel counts are whole, so a budget is met to a step); ``PruningError`` when the prunable channels cannot
+    reach it. ``gradients(model)`` fills ``.grad`` for Taylor importance (a loss on
     training batches, backward). The search prunes in one shot; with ``settings.steps`` > 1 the chosen widths are
     then reached in steps, ``between_steps`` and ``gradients`` applied between them."""
     from .benchmark.latency import model_size
@@ -268,12 +269,15 @@ def prune_detector(model: nn.Module, settings: PruneSettings, example_size: int 
         target, low, high = settings.target_gflops, 0.0, 0.95
         if target >= gflops_before:
             raise PruningError(f"the model has {gflops_before:.3f} GFLOPs, already within {target}")
-        tried = []  # (distance to the budget, ratio, model, params, GFLOPs, per-group ratios)
+        tried = []  # (distance below the budget, inf above it; ratio, model, params, GFLOPs, per-group ratios)
+
+        def below_budget(gflops: float) -> float:
+            return (target - gflops) / target if gflops <= target else math.inf
         # a ratio step below 1/1024 moves no channel of a nano-sized model
         while high - low > 1e-3:
             ratio = (low + high) / 2
             candidate, params, gflops = pruned(ratio)
-            tried.append((abs(gflops - target) / target, ratio, candidate, params, gflops, None))
+            tried.append((below_budget(gflops), ratio, candidate, params, gflops, None))
             if tried[-1][0] <= settings.tolerance:
                 break
             low, high = (ratio, high) if gflops > target else (low, ratio)
@@ -292,12 +296,13 @@ def prune_detector(model: nn.Module, settings: PruneSettings, example_size: int 
                 count = (low + high) // 2
                 split = {name: below for name in roots[:count]}
                 candidate, params, gflops = pruned(ratio, split)
-                tried.append((abs(gflops - target) / target, ratio, candidate, params, gflops, split))
+                tried.append((below_budget(gflops), ratio, candidate, params, gflops, split))
                 low, high = (count, high) if gflops > target else (low, count)
         distance, ratio, best, params, gflops, group_ratios = min(tried, key=lambda trial: trial[0])
         if distance > settings.tolerance:
-            raise PruningError(f"cannot prune to {target} GFLOPs within {100 * settings.tolerance:g}%: the nearest "
-                               f"reached {gflops:.3f} ({report.describe().splitlines()[0]})")
+            nearest = min(tried, key=lambda trial: abs(trial[4] - target))[4]
+            raise PruningError(f"cannot prune to {target} GFLOPs (at most, and within {100 * settings.tolerance:g}% "
+                               f"below): the nearest reached {nearest:.3f} ({report.describe().splitlines()[0]})")
     if settings.steps > 1:
         best, params, gflops = pruned(ratio, group_ratios, settings.steps)
     best.zero_grad(set_to_none=True)

@@ -23,7 +23,8 @@ def make_parser():
                         "published file or an already pruned checkpoint)")
     parser.add_argument("-o", "--output", default=None, help="the pruned checkpoint to write")
     parser.add_argument("--target-gflops", type=float, default=None,
-                        help="GFLOPs at --size (YOLOX's count: 2 x thop MACs) to reach, within --tolerance")
+                        help="GFLOPs budget at --size (YOLOX's count: 2 x thop MACs): the pruned model has at "
+                             "most this and at least (1 - --tolerance) of it")
     parser.add_argument("--ratio", type=float, default=None,
                         help="instead of a budget: the fraction of each channel group removed (of all prunable "
                              "channels with --global)")
@@ -37,7 +38,8 @@ def make_parser():
                         help="iterative pruning: reach the same widths in this many steps, importance re-estimated "
                              "(and BatchNorm recalibrated) after each")
     parser.add_argument("--size", type=int, default=416, help="input size the GFLOPs are counted at")
-    parser.add_argument("--tolerance", type=float, default=0.02, help="relative distance allowed from the budget")
+    parser.add_argument("--tolerance", type=float, default=0.02,
+                        help="how far below the budget the pruned model may fall (relative)")
     parser.add_argument("-b", "--batch-size", type=int, default=16)
     parser.add_argument("--calibration-batches", type=int, default=20,
                         help="training batches the BatchNorm statistics are re-estimated on (0: keep them)")
