@@ -20,7 +20,7 @@ from classification.studies.seeds import macs_cell
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PAGES = ["README.md", "docs/studies/deployment.md", "docs/studies/variants.md", "docs/studies/schedule.md",
-         "docs/studies/classifier.md", "docs/studies/blocks.md"]
+         "docs/studies/classifier.md", "docs/studies/blocks.md", "docs/pruning.md"]
 REGION = re.compile(r"(<!-- table:(?P<name>[a-z0-9_]+) -->\n)(?P<body>.*?)(<!-- /table:(?P=name) -->)", re.S)
 # the exps of the model table, in its order (each exp's first docstring line says what it changes)
 MODEL_EXPS = ["yolox_voc_nano", "dwconv_nano", "mdconv_nano", "dark2fpn_nano", "ghost_nano", "final_nano",
@@ -180,6 +180,28 @@ def compress_table(summary: str, reference: str, columns: List[str], stages: Lis
     return table
 
 
+def prunable_table() -> str:
+    """Every exp's prunable share of conv output channels as ``tools/prune.py --report`` finds it (the dependency
+    graph of the exp's model), and the convs kept besides the prediction convs; exps alike share a row."""
+    import torch
+
+    from yolox_mods.exp_files import load_exp
+    from yolox_mods.pruning import plan_exclusions
+
+    rows: Dict[tuple, List[str]] = {}
+    for path in sorted(glob.glob(os.path.join(ROOT, "exps", "*.py"))) + sorted(
+            glob.glob(os.path.join(ROOT, "exps", "*", "*.py"))):
+        exp = load_exp(path)
+        _, _, report = plan_exclusions(exp.get_model().eval(), torch.zeros(1, 3, 64, 64))
+        kept = sorted(name for name, why in report.excluded.items() if why != "prediction output")
+        rows.setdefault((f"{100 * report.fraction:.1f}%", tuple(kept)), []).append(exp.exp_name)
+    lines = ["| exp | prunable | convs kept besides the prediction convs |", "|---|---|---|"]
+    for (share, kept), exps in sorted(rows.items(), key=lambda item: -float(item[0][0][:-1])):
+        cell = ", ".join(f"`{name.replace('backbone.backbone.', '')}`" for name in kept) or "-"
+        lines.append(f"| {', '.join(exps)} | {share} | {cell} |")
+    return "\n".join(lines) + "\n"
+
+
 TABLES: Dict[str, Callable[[], str]] = {
     "models": model_table, "deployment_runs": deployment_runs,
     "variants": results_file("variants.md"), "ablation": results_file("ablation.md"),
@@ -196,6 +218,7 @@ TABLES: Dict[str, Callable[[], str]] = {
         "under_900k_s012", "baseline_same_budget", ["technique", "macs", "val", "test_seeds", "test", "vs"],
         ["baseline_same_budget", "prune_900k", "distill_900k", "scratch_900k", "kd_scratch_900k"]),
     "block_study": results_file("block_study", "blocks.md"),
+    "prunable": prunable_table,
 }
 
 
