@@ -44,6 +44,36 @@ def test_the_terms_on_a_toy_pair():
         DistillWeights(weighting="positives").check()
 
 
+def test_student_positives_weight_the_anchors_simota_assigned():
+    exp = load_exp(os.path.join(ROOT, "exps", "yolox_voc_nano.py"))
+    torch.manual_seed(0)
+    teacher = exp.get_model()
+    student, _ = prune_detector(teacher, PruneSettings(ratio=0.5), example_size=128)
+    distiller = DetectionDistiller(student, teacher, DistillWeights(weighting="student_positives"))
+    images = torch.rand(2, 3, 128, 128) * 255
+    targets = torch.zeros(2, 120, 5)
+    targets[0, 0] = torch.tensor([3.0, 64.0, 64.0, 40.0, 40.0])  # one object in image 0, none in image 1
+    student.train()
+    distiller.train()
+    losses = student(images, targets)
+    positives = distiller.assignments.positives(distiller.student_taps.predictions()[1])
+    # YOLOX's own loss reports its positives per ground-truth box: one box here
+    assert positives.shape == (2, 16 * 16 + 8 * 8 + 4 * 4, 1)  # one anchor per cell of strides 8, 16, 32
+    assert positives[0].sum().item() == losses["num_fg"] > 0 and positives[1].sum().item() == 0
+    assert set(positives.unique().tolist()) == {0.0, 1.0}
+    # the class term counts those anchors only: a student already equal to the teacher there has none to learn
+    s_box, s_obj, s_cls = (t.detach().clone() for t in distiller.student_taps.predictions())
+    t_box, t_obj, t_cls = s_box.clone(), s_obj.clone(), s_cls.clone()
+    t_box[positives.expand_as(t_box) == 0] += 5.0  # differs from the student off the positives only
+    weighted = detection_distillation_losses((s_box, s_obj, s_cls), (t_box, t_obj, t_cls), "student_positives",
+                                             positives)
+    assert weighted["distill_box_loss"].item() == 0
+    assert detection_distillation_losses((s_box, s_obj, s_cls), (t_box, t_obj, t_cls), "uniform")[
+        "distill_box_loss"].item() > 0
+    losses.update(distiller.losses(images))  # the record was consumed: image 0's positives are gone
+    assert losses["distill_box_loss"].item() == 0 and losses["distill_cls_loss"].item() == 0
+
+
 def test_a_pruned_student_learns_from_a_frozen_teacher():
     exp = load_exp(os.path.join(ROOT, "exps", "yolox_voc_nano.py"))
     torch.manual_seed(0)

@@ -12,10 +12,11 @@ Losses, on every anchor of every level:
 - feature imitation: MSE between each FPN output, mapped by a 1x1 adapter to the teacher's width, and the
   teacher's. The adapters are trained with the student and kept in the checkpoint for resuming only: they are
   not part of the model, its GFLOPs or its export.
-Class and box terms are weighted per anchor by the teacher's objectness (``weighting="teacher_obj"``): most of
-the 3 x (32^2 + 16^2 + 8^2) anchors of a 256 image are background, where the teacher's class and box outputs carry
-no information and would drown the few anchors on objects. ``"uniform"`` weights every anchor alike. The student's
-SimOTA positives are not offered: YOLOX's ``get_losses`` does not expose its assignment.
+Class and box terms are weighted per anchor, because most of the 3 x (32^2 + 16^2 + 8^2) anchors of a 256 image are
+background, where the teacher's class and box outputs carry no information and would drown the few anchors on
+objects: by the teacher's objectness (``weighting="teacher_obj"``, where the teacher sees an object, labelled or
+not), or by the student's SimOTA positives (``"student_positives"``, the anchors YOLOX's own loss trains as objects
+in this batch, read from its head's per-image ``get_assignments``). ``"uniform"`` weights every anchor alike.
 """
 import copy
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ import torch.nn.functional as F
 
 from .common.errors import ConfigError
 
-WEIGHTINGS = ("teacher_obj", "uniform")
+WEIGHTINGS = ("teacher_obj", "student_positives", "uniform")
 
 
 class OutputTaps:
@@ -66,6 +67,31 @@ class OutputTaps:
             handle.remove()
 
 
+class AssignmentTap:
+    """The anchors SimOTA made positive for each image of a YOLOX model's last training forward: its head's
+    ``get_assignments`` (which ``get_losses`` calls once per image with ground truth; an image without any has no
+    positives) is wrapped on the instance, the class's method untouched."""
+
+    def __init__(self, model: nn.Module):
+        self.assign = model.head.get_assignments
+        self.masks: Dict[int, torch.Tensor] = {}
+        model.head.get_assignments = self.record
+
+    def record(self, batch_idx, *args, **kwargs):
+        assignment = self.assign(batch_idx, *args, **kwargs)
+        self.masks[int(batch_idx)] = assignment[1]  # (gt classes, foreground mask over all anchors, ...)
+        return assignment
+
+    def positives(self, like: torch.Tensor) -> torch.Tensor:
+        """(N, A, 1) float, 1 on each image's positive anchors, shaped as ``like`` (an (N, A, 1) output); the
+        record is consumed."""
+        weight = torch.zeros_like(like, dtype=torch.float32)
+        for index, mask in self.masks.items():
+            weight[index, :, 0] = mask.to(weight.device, weight.dtype)
+        self.masks = {}
+        return weight
+
+
 @dataclass
 class DistillWeights:
     cls: float = 1.0
@@ -87,12 +113,17 @@ def fpn_widths(model: nn.Module) -> List[int]:
 
 
 def detection_distillation_losses(student: Tuple[torch.Tensor, ...], teacher: Tuple[torch.Tensor, ...],
-                                  weighting: str) -> Dict[str, torch.Tensor]:
+                                  weighting: str, positives: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
     """Class, objectness and box terms between raw (box, objectness, class) outputs of the same anchors (see the
-    module docstring)."""
+    module docstring); ``positives``: (N, A, 1), the student's positive anchors, for ``"student_positives"``."""
     s_box, s_obj, s_cls = student
     t_box, t_obj, t_cls = (tensor.detach().float() for tensor in teacher)
-    weight = t_obj.sigmoid() if weighting == "teacher_obj" else torch.ones_like(t_obj)
+    if weighting == "student_positives":
+        if positives is None:
+            raise ConfigError("student_positives weighting needs the student's positive anchors")
+        weight = positives
+    else:
+        weight = t_obj.sigmoid() if weighting == "teacher_obj" else torch.ones_like(t_obj)
     total = weight.sum().clamp_min(1e-6)
     cls = F.binary_cross_entropy_with_logits(s_cls.float(), t_cls.sigmoid(), reduction="none").mean(-1, True)
     box = (s_box.float() - t_box).abs().mean(-1, keepdim=True)
@@ -114,6 +145,7 @@ class DetectionDistiller(nn.Module):
             parameter.requires_grad_(False)
         self.student_taps = OutputTaps(student, training_only=True)
         self.teacher_taps = OutputTaps(self.teacher, training_only=False)
+        self.assignments = AssignmentTap(student) if weights.weighting == "student_positives" else None
         self.adapters = nn.ModuleList(
             nn.Conv2d(ours, theirs, 1) for ours, theirs in zip(fpn_widths(student), fpn_widths(teacher))
         ) if weights.feature > 0 else nn.ModuleList()
@@ -126,8 +158,10 @@ class DetectionDistiller(nn.Module):
     def losses(self, images: torch.Tensor) -> Dict[str, torch.Tensor]:
         with torch.no_grad():
             self.teacher(images)
-        losses = detection_distillation_losses(self.student_taps.predictions(), self.teacher_taps.predictions(),
-                                               self.weights.weighting)
+        student = self.student_taps.predictions()
+        positives = self.assignments.positives(student[1]) if self.assignments is not None else None
+        losses = detection_distillation_losses(student, self.teacher_taps.predictions(), self.weights.weighting,
+                                               positives)
         total = (self.weights.cls * losses["distill_cls_loss"] + self.weights.obj * losses["distill_obj_loss"]
                  + self.weights.box * losses["distill_box_loss"])
         if len(self.adapters):
