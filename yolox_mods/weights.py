@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Tuple
 import torch
 
 from .common.errors import DataError
-from .common.io import atomic_save, atomic_write_text, load_checkpoint
+from .common.io import atomic_save, atomic_write_text, epochs_in_all, load_checkpoint
 from .evaluators.record import EvalRecord
 
 MANIFEST = "manifest.json"
@@ -98,7 +98,7 @@ def publish(run_dir: str, weights_dir: str, name: str, protocol: str, seed: int,
     if finetuned_from is not None:
         source = load_checkpoint(finetuned_from)  # a weights file, not any file: a missing or foreign one raises here
         if prior_epochs is None:  # a run from before checkpoints recorded it
-            prior_epochs = (source.get("start_epoch") or 0) + source.get("prior_epochs", 0)
+            prior_epochs = epochs_in_all(source)
     test = EvalRecord.read(os.path.join(run_dir, "test_eval.json"))
     if test.training is None:
         raise DataError(f"{os.path.join(run_dir, 'test_eval.json')}: no run setting (training), so the benchmark "

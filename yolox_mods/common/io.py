@@ -81,6 +81,12 @@ def load_checkpoint(path: str, map_location="cpu") -> Dict[str, Any]:
     return checkpoint
 
 
+def epochs_in_all(checkpoint: Mapping[str, Any]) -> int:
+    """Every epoch that trained a checkpoint's weights: its run's (``start_epoch``) and those of the weights that
+    run started from (``prior_epochs``; absent in files from before it was recorded)."""
+    return (checkpoint.get("start_epoch") or 0) + checkpoint.get("prior_epochs", 0)
+
+
 def state_dict_mismatches(model: nn.Module, state: Mapping[str, torch.Tensor]) -> List[str]:
     """One line per key that is missing, unexpected or of another shape."""
     own = model.state_dict()

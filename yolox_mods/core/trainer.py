@@ -17,7 +17,7 @@ from yolox.utils import ModelEMA, adjust_status, get_model_info, is_parallel, sy
 from yolox.utils.allreduce_norm import get_async_norm_states
 
 from ..common.errors import CheckpointError, ConfigError, NonFiniteLossError
-from ..common.io import atomic_save, atomic_write_text, load_checkpoint, load_exact, load_matching
+from ..common.io import atomic_save, atomic_write_text, epochs_in_all, load_checkpoint, load_exact, load_matching
 from ..common.provenance import RunSetting
 from ..distill import build_distiller
 from ..evaluation import check_trained_act
@@ -217,7 +217,7 @@ class LiteTrainer(Trainer):
         elif path is not None:
             differences = load_matching(model, checkpoint["model"])
             # a fine-tune's weights were trained before it: the equal-epoch comparison counts those epochs too
-            self.prior_epochs = (checkpoint.get("start_epoch") or 0) + checkpoint.get("prior_epochs", 0)
+            self.prior_epochs = epochs_in_all(checkpoint)
             if checkpoint.get("act", self.exp.act) != self.exp.act:
                 logger.info("fine-tuning weights trained with act {} as act {}", checkpoint["act"], self.exp.act)
             for line in differences:
