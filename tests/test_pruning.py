@@ -64,12 +64,35 @@ def test_the_report_names_every_unit_left_unpruned():
     assert sorted(report.excluded) == sorted(f"head.{kind}.{level}" for kind in ("cls_preds", "reg_preds",
                                                                                  "obj_preds") for level in range(3))
     assert report.channels - report.prunable == 3 * (20 + 4 + 1)  # the prediction convs' outputs
-    _, final = exp_model("final_nano")
+    _, final = exp_model("final_nano")  # MixConv, the Dark2 path's channel-multiplier conv: all prunable
     _, _, report = plan_exclusions(final, torch.randn(1, 3, 128, 128))
-    assert "channel multiplier" in report.excluded["backbone.backbone.dark2_down.conv"]
-    assert report.excluded["backbone.backbone.dark2.1.conv3.conv"] == \
-        "its channels reach backbone.backbone.dark2_down.conv"
-    assert "kept: backbone.backbone.dark2_down.conv" in report.describe()
+    assert sorted(report.excluded) == sorted(f"head.{kind}.{level}" for kind in ("cls_preds", "reg_preds",
+                                                                                 "obj_preds") for level in range(3))
+    assert report.channels - report.prunable == 3 * (20 + 4 + 1)
+    assert "kept: head.obj_preds.0 (prediction output)" in report.describe()
+
+
+def test_a_channel_multiplier_conv_loses_whole_filter_groups():
+    """The Dark2 path's depthwise conv (32 -> 64 channels, 2 filters per input channel) keeps both filters of
+    every input channel it keeps, and dark3's sum keeps exactly those filters' outputs."""
+    _, model = exp_model("dark2fpn_nano")
+    pruned, _ = prune_detector(model, PruneSettings(ratio=0.5, round_to=8), example_size=128)
+    before, after = dict(model.named_modules()), dict(pruned.named_modules())
+
+    def kept(name):  # the original channels a depthwise conv kept: its filters are rows of the original's
+        original = before[f"backbone.backbone.{name}"].weight.flatten(1)
+        return [next(index for index, row in enumerate(original) if torch.equal(row, filter_))
+                for filter_ in after[f"backbone.backbone.{name}"].weight.flatten(1)]
+
+    dark2 = kept("dark3.0.dconv.conv")  # the depthwise conv reading dark2's output
+    down = kept("dark2_down.conv")
+    dark3 = kept("dark4.0.dconv.conv")  # the depthwise conv reading dark3 + dark2_down
+    assert len(dark2) < 32 and down == [2 * channel + offset for channel in dark2 for offset in (0, 1)]
+    assert dark3 == down
+    features = torch.randn(1, 32, 16, 16)
+    with torch.no_grad():  # PyTorch's grouped conv as the reference
+        expected = before["backbone.backbone.dark2_down.conv"](features)[:, down]
+        assert torch.allclose(after["backbone.backbone.dark2_down.conv"](features[:, dark2]), expected, atol=1e-6)
 
 
 def test_a_gflops_budget_is_met_within_its_tolerance():

@@ -3,9 +3,10 @@
 DepGraph finds the channels that must go together through CSP concats, residual adds, the PAFPN's upsample and
 concat paths and the decoupled head; MixConv is pruned by it too, each kernel group on its own (the block reads
 its split from its convs, so uneven groups are kept). The head's prediction convs keep their outputs. A depthwise
-conv with a channel multiplier (the Dark2 path's stride-2 conv, 2C -> 4C in 2C groups) is a grouped conv to
-Torch-Pruning 1.6, which fails on it; every channel group coupled to one is left unpruned and reported
-(``PrunableReport``), so that nothing is excluded silently.
+conv with a channel multiplier m (the Dark2 path's stride-2 conv, 2C -> 4C in 2C groups) is a grouped conv to
+Torch-Pruning 1.6, which fails on it: it is pruned through Torch-Pruning's customized-pruner hook instead, its
+output channel j tied to input channel j // m (``ChannelMultiplierPruning``), so every channel is prunable but the
+prediction convs' outputs, and what is not is reported (``PrunableReport``).
 
 A pruned model's checkpoint carries its ``architecture`` (every conv's and BatchNorm's channel counts):
 ``apply_architecture`` reshapes the exp's freshly built model to it before the weights load, which is how every
@@ -113,36 +114,106 @@ def prediction_convs(model: nn.Module) -> List[str]:
 
 
 def channel_multiplier_convs(model: nn.Module) -> List[str]:
+    """Depthwise convs with a channel multiplier: C -> m * C in C groups."""
     return [name for name, module in model.named_modules()
-            if isinstance(module, nn.Conv2d) and 1 < module.groups != module.out_channels]
+            if isinstance(module, nn.Conv2d) and 1 < module.groups == module.in_channels < module.out_channels]
+
+
+class ChannelMultiplierPruning:
+    """Torch-Pruning's customized-pruner hook for depthwise convs with a channel multiplier m, whose output channel
+    j reads input channel j // m alone. While active (a ``with`` block over a model), those convs are of a marker
+    class that ``customized_pruners`` maps to a pruner working in output-channel indices; ``couple(graph)`` then
+    maps indices between them and their inputs (j -> j // m, i -> m*i .. m*i + m-1) and makes an input-side conv
+    its group's root, so that channels are ranked and removed m at a time, never splitting a filter group."""
+
+    def __init__(self, model: nn.Module):
+        tp = _tp()
+        self.convs = [dict(model.named_modules())[name] for name in channel_multiplier_convs(model)]
+        self.marker = type("ChannelMultiplierConv2d", (nn.Conv2d,), {})
+
+        class Pruner(tp.pruner.BasePruningFunc):
+            def prune_out_channels(self, layer: nn.Module, idxs) -> nn.Module:
+                multiplier = layer.out_channels // layer.in_channels
+                dropped = set(idxs)
+                if any(index // multiplier * multiplier + offset not in dropped
+                       for index in dropped for offset in range(multiplier)):
+                    raise PruningError(f"a channel-multiplier conv would lose part of a filter group: {dropped}")
+                kept = [index for index in range(layer.out_channels) if index not in dropped]
+                layer.weight = nn.Parameter(layer.weight.data[kept].clone())
+                if layer.bias is not None:
+                    layer.bias = nn.Parameter(layer.bias.data[kept].clone())
+                layer.out_channels = len(kept)
+                layer.in_channels = layer.groups = len(kept) // multiplier
+                return layer
+
+            prune_in_channels = prune_out_channels  # in and out are one group, indexed by output channel
+
+            def get_out_channels(self, layer: nn.Module) -> int:
+                return layer.out_channels
+
+            get_in_channels = get_out_channels
+
+        self.customized_pruners = {self.marker: Pruner()}
+
+    def __enter__(self) -> "ChannelMultiplierPruning":
+        for conv in self.convs:
+            conv.__class__ = self.marker
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for conv in self.convs:
+            conv.__class__ = nn.Conv2d
+
+    def couple(self, graph) -> None:
+        from torch_pruning.dependency.index_mapping import _FlattenIndexMapping
+        from torch_pruning.ops import OPTYPE
+
+        roots = []
+        for conv in self.convs:
+            node = graph.module2node[conv]
+            if any(other.type in (OPTYPE.CONCAT, OPTYPE.SPLIT) for other in node.inputs + node.outputs):
+                # Torch-Pruning rewrites the index mapping next to a concat or split
+                raise PruningError(f"a channel-multiplier conv next to a concat or split: {node.name}")
+            multiplier = conv.out_channels // conv.in_channels
+            for dependency in node.dependencies:
+                if dependency.target in node.inputs:
+                    dependency.index_mapping[0] = _FlattenIndexMapping(stride=multiplier, reverse=True)
+            for upstream in node.inputs:
+                for dependency in upstream.dependencies:
+                    if dependency.target is node:
+                        dependency.index_mapping[0] = _FlattenIndexMapping(stride=multiplier, reverse=False)
+            pending = list(node.inputs)
+            while pending:  # the nearest conv upstream ranks the group in input channels
+                upstream = pending.pop()
+                if isinstance(upstream.module, nn.Conv2d):
+                    roots.append(upstream.module)
+                    break
+                pending.extend(upstream.inputs)
+        # a group's root is its first conv in the graph's module order
+        graph.module2node = {**{module: graph.module2node[module] for module in roots},
+                             **{module: node for module, node in graph.module2node.items() if module not in roots}}
 
 
 def plan_exclusions(model: nn.Module, example: torch.Tensor) -> Tuple[List[str], List[str], PrunableReport]:
-    """The names of the convs whose output channels must stay (prediction convs, and every conv of a channel group
-    that reaches a channel-multiplier conv), the root conv of every prunable group (Torch-Pruning sets a group's
-    ratio by its root), and the report of what remains prunable."""
+    """The names of the convs whose output channels must stay (the prediction convs), the root conv of every
+    prunable group (Torch-Pruning sets a group's ratio by its root), and the report of what remains prunable."""
     tp = _tp()
     names = {module: name for name, module in model.named_modules()}
     predictions = prediction_convs(model)
-    multipliers = set(channel_multiplier_convs(model))
     excluded = {name: "prediction output" for name in predictions}
-    excluded.update({name: "depthwise with a channel multiplier, which Torch-Pruning 1.6 cannot prune"
-                     for name in multipliers})
-    graph = tp.DependencyGraph().build_dependency(model, example_inputs=example)
-    prunable, roots = set(), []
     modules = dict(model.named_modules())
-    for group in graph.get_all_groups(ignored_layers=[modules[name] for name in predictions],
-                                      root_module_types=(nn.Conv2d,)):
-        pruned_convs = [names[dep.target.module] for dep, _ in group
-                        if graph.is_out_channel_pruning_fn(dep.handler) and isinstance(dep.target.module, nn.Conv2d)]
-        touched = sorted({names.get(dep.target.module) for dep, _ in group} & multipliers)
-        if touched:
-            for name in pruned_convs:
-                excluded.setdefault(name, f"its channels reach {touched[0]}")
-        else:
-            prunable.update(pruned_convs)
+    prunable, roots = set(), []
+    with ChannelMultiplierPruning(model) as multipliers:
+        graph = tp.DependencyGraph().build_dependency(model, example_inputs=example,
+                                                      customized_pruners=multipliers.customized_pruners)
+        multipliers.couple(graph)
+        for group in graph.get_all_groups(ignored_layers=[modules[name] for name in predictions],
+                                          root_module_types=(nn.Conv2d,)):
+            prunable.update(names[dep.target.module] for dep, _ in group
+                            if graph.is_out_channel_pruning_fn(dep.handler)
+                            and isinstance(dep.target.module, nn.Conv2d))
             roots.append(names[group[0].dep.target.module])
-    prunable -= set(excluded)  # a conv in a prunable group and in an excluded one keeps its channels
+    prunable -= set(excluded)
     channels = sum(module.out_channels for module in model.modules() if isinstance(module, nn.Conv2d))
     return sorted(excluded), roots, PrunableReport(channels, sum(modules[name].out_channels for name in prunable),
                                                    excluded)
@@ -208,17 +279,19 @@ def prune_at_ratio(model: nn.Module, example: torch.Tensor, ratio: float, exclud
     (``between_steps(model)`` after each but the last; Taylor importance reads the gradients in ``.grad``)."""
     tp = _tp()
     modules = dict(model.named_modules())
-    pruner = tp.pruner.MetaPruner(model, example, importance=importance_criterion(settings.importance),
-                                  pruning_ratio=ratio, ignored_layers=[modules[name] for name in excluded],
-                                  pruning_ratio_dict={modules[name]: value for name, value in
-                                                      (group_ratios or {}).items()},
-                                  global_pruning=settings.global_pruning, round_to=settings.round_to,
-                                  iterative_steps=steps)
-    for step in range(steps):
-        pruner.step()
-        if between_steps is not None and step < steps - 1:
-            between_steps(model)
-            model.eval()
+    with ChannelMultiplierPruning(model) as multipliers:
+        pruner = tp.pruner.MetaPruner(model, example, importance=importance_criterion(settings.importance),
+                                      pruning_ratio=ratio, ignored_layers=[modules[name] for name in excluded],
+                                      pruning_ratio_dict={modules[name]: value for name, value in
+                                                          (group_ratios or {}).items()},
+                                      global_pruning=settings.global_pruning, round_to=settings.round_to,
+                                      iterative_steps=steps, customized_pruners=multipliers.customized_pruners)
+        multipliers.couple(pruner.DG)
+        for step in range(steps):
+            pruner.step()
+            if between_steps is not None and step < steps - 1:
+                between_steps(model)
+                model.eval()
     return model
 
 
