@@ -22,8 +22,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PAGES = ["README.md", "docs/studies/deployment.md", "docs/studies/variants.md", "docs/studies/schedule.md",
          "docs/studies/classifier.md", "docs/studies/blocks.md", "docs/pruning.md"]
 REGION = re.compile(r"(<!-- table:(?P<name>[a-z0-9_]+) -->\n)(?P<body>.*?)(<!-- /table:(?P=name) -->)", re.S)
-# the exps of the model table, in its order (each exp's first docstring line says what it changes)
-MODEL_EXPS = ["yolox_voc_nano", "dwconv_nano", "mdconv_nano", "dark2fpn_nano", "ghost_nano", "final_nano",
+# the rows of the model table, in its order: published names (weights/NAME_sSEED.pth); each named file's exp's first
+# docstring line says what it changes
+MODEL_ROWS = ["yolox_voc_nano", "dwconv_nano", "mdconv_nano", "dark2fpn_nano", "ghost_nano", "final_nano",
               "final_k5_nano", "yolox_voc_nano_lrelu", "final_k5_nano_lrelu"]
 LATENCY_SETTING = "onnx@256"
 
@@ -47,19 +48,28 @@ def protocol_setting(entry: dict) -> bool:
     return record["training"]["loader_workers"] == 0
 
 
+def published_name(entry: dict) -> str:
+    """The name a file was published under, without its seed: ``final_nano_2x_s0.pth`` -> ``final_nano_2x``."""
+    return re.sub(rf"_s{entry['seed']}\.pth$", "", entry["file"])
+
+
+def epochs_cell(entry: dict) -> str:
+    """Epochs in all: a fine-tune's start's and its own ("45+10")."""
+    return f"{entry['prior_epochs']}+{entry['epochs']}" if entry.get("prior_epochs") else str(entry["epochs"])
+
+
 def model_table() -> str:
-    """exp, what it changes, params, GFLOPs, test mAP50 (mean, range, seeds) of its published 45-epoch (or
-    fine-tune) runs, ONNX Runtime FP32 latency at 256 against stock's from the last variant table, weights files."""
+    """Per published name: its exp, what it changes, params, GFLOPs, epochs, test mAP50 (mean, range, seeds), ONNX
+    Runtime FP32 latency at 256 against stock's from the last variant table, weights files."""
     manifest = load("weights/manifest.json")
     variants = {row["exp"]: row for row in load("results/variants.json")}
     machine = load("results/latency.json")["machine"]
-    rows = ["| exp | what it changes | params (M) | GFLOPs | test mAP50 (seeds) | mAP50:95 | "
-            "latency x stock (ONNX Runtime FP32, 256) | weights |", "|---|---|---|---|---|---|---|---|"]
+    rows = ["| exp | what it changes | params (M) | GFLOPs | epochs | test mAP50 (seeds) | mAP50:95 | "
+            "latency x stock (ONNX Runtime FP32, 256) | weights |", "|---|---|---|---|---|---|---|---|---|"]
     left_out = []
-    for exp in MODEL_EXPS:
-        entries = [e for e in manifest if e["exp"] == exp]
-        shortest = min(e["epochs"] for e in entries)
-        entries = sorted((e for e in entries if e["epochs"] == shortest), key=lambda e: e["seed"])
+    for name in MODEL_ROWS:
+        entries = sorted((e for e in manifest if published_name(e) == name), key=lambda e: e["seed"])
+        (exp,), (epochs,) = {e["exp"] for e in entries}, {epochs_cell(e) for e in entries}
         # one table, one setting: runs trained (or fine-tuned from weights trained) with another loader setting
         # than the protocol's are left out and named
         left_out += [e["file"] for e in entries if not protocol_setting(e)]
@@ -74,14 +84,15 @@ def model_table() -> str:
         low, high = row.get("latency_interval", {}).get(LATENCY_SETTING, (ratio, ratio))
         latency = "-" if ratio is None else f"{ratio:.2f}x" + ("" if low == high else f" [{low:.2f}, {high:.2f}]")
         files = ", ".join(f"`{e['file']}`" for e in entries)
-        rows.append(f"| `{exp}` | {exp_summary(exp)} | {row['params_m']:.3f} | {row['gflops']:.3f} | {score} | "
-                    f"{statistics.mean(map50_95):.2f} | {latency} | {files} |")
+        rows.append(f"| `{exp}` | {exp_summary(exp)} | {row['params_m']:.3f} | {row['gflops']:.3f} | {epochs} | "
+                    f"{score} | {statistics.mean(map50_95):.2f} | {latency} | {files} |")
     cpu = f"{machine['cpu']} ({', '.join(machine['flags'])}), {machine['cores']} cores"
     note = ((f"\nLeft out, trained with another loader setting than the protocol's (being retrained): "
              f"{', '.join(f'`{name}`' for name in left_out)}." if left_out else "")
             + f"\nLatency: batch 1, CPU {cpu}, from `results/variants.md` (the latency harness: median over rounds of "
             "the per-round ratio to stock, 95% interval). mAP: the quick protocol's 2,000 test images, the last "
-            "epoch's EMA weights (`weights/manifest.json`).\n")
+            "epoch's EMA weights (`weights/manifest.json`); epochs \"45+10\": 10 epochs fine-tuned from weights "
+            "trained 45.\n")
     return "\n".join(rows) + "\n" + note
 
 
