@@ -8,8 +8,10 @@ import torch
 from yolox_mods.common import atomic_save, load_checkpoint, load_exact
 from yolox_mods.common.errors import CheckpointError, DataError
 from yolox_mods.common.provenance import RunSetting
+from yolox_mods.evaluation import load_for_eval
 from yolox_mods.evaluators import EvalRecord
 from yolox_mods.exp_files import load_exp
+from yolox_mods.pruning import PruneSettings, architecture_of, prune_detector
 from yolox_mods.weights import publish, read_manifest, verify, weights_digest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -57,6 +59,24 @@ def test_publish_writes_small_loadable_weights_and_a_manifest(tmp_path):
         file.seek(200)
         file.write(b"\x00\x01")
     assert verify(str(tmp_path / "weights")) == {"stock_s0.pth": "sha256 differs from the manifest"}
+
+
+def test_a_pruned_run_publishes_a_file_that_builds_its_pruned_model(tmp_path):
+    exp = load_exp(os.path.join(ROOT, "exps", "yolox_voc_nano.py"))
+    torch.manual_seed(0)
+    pruned, _ = prune_detector(exp.get_model().eval(), PruneSettings(ratio=0.5), example_size=64)
+    run = tmp_path / "run"
+    fake_run(str(run), exp, pruned, epochs=35)
+    checkpoint = load_checkpoint(str(run / "latest_ckpt.pth"))
+    atomic_save({**checkpoint, "architecture": architecture_of(pruned), "prior_epochs": 55},
+                str(run / "latest_ckpt.pth"))
+    entry = publish(str(run), str(tmp_path / "weights"), "stock_p50_s0", "quick", 0, dtype="float16")
+    assert (entry["epochs"], entry["prior_epochs"]) == (35, 55)
+    published = load_for_eval(exp, str(tmp_path / "weights" / "stock_p50_s0.pth"))  # as every tool builds it
+    assert architecture_of(published) == architecture_of(pruned) != architecture_of(exp.get_model())
+    image = torch.rand(1, 3, 64, 64) * 255
+    with torch.no_grad():
+        assert torch.allclose(published(image), pruned.eval()(image), rtol=1e-3, atol=1e-2)  # float16 rounding
 
 
 def test_weights_digest_follows_the_weights_not_the_file(tmp_path):
