@@ -17,6 +17,7 @@ import sys
 from typing import Callable, Dict, List
 
 from classification.studies.seeds import macs_cell
+from yolox_mods.benchmark.report import format_epochs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PAGES = ["README.md", "docs/studies/deployment.md", "docs/studies/variants.md", "docs/studies/schedule.md",
@@ -53,11 +54,6 @@ def published_name(entry: dict) -> str:
     return re.sub(rf"_s{entry['seed']}\.pth$", "", entry["file"])
 
 
-def epochs_cell(entry: dict) -> str:
-    """Epochs in all: a fine-tune's start's and its own ("45+10")."""
-    return f"{entry['prior_epochs']}+{entry['epochs']}" if entry.get("prior_epochs") else str(entry["epochs"])
-
-
 def model_table() -> str:
     """Per published name: its exp, what it changes, params, GFLOPs, epochs, test mAP50 (mean, range, seeds), ONNX
     Runtime FP32 latency at 256 against stock's from the last variant table, weights files."""
@@ -69,7 +65,8 @@ def model_table() -> str:
     left_out = []
     for name in MODEL_ROWS:
         entries = sorted((e for e in manifest if published_name(e) == name), key=lambda e: e["seed"])
-        (exp,), (epochs,) = {e["exp"] for e in entries}, {epochs_cell(e) for e in entries}
+        (exp,) = {e["exp"] for e in entries}
+        (epochs,) = {format_epochs(e["epochs"], e.get("prior_epochs")) for e in entries}
         # one table, one setting: runs trained (or fine-tuned from weights trained) with another loader setting
         # than the protocol's are left out and named
         left_out += [e["file"] for e in entries if not protocol_setting(e)]

@@ -244,7 +244,7 @@ def write_report(results: Sequence[VariantResult], output_dir: str, header: str 
         row = [r.exp, f"{r.params_m:.3f}", f"{r.gflops:.3f}"]
         row += [latency_cell(r, s) for s in settings]
         row += [f"{r.train_img_per_s:.1f}" if r.train_img_per_s else "-"]
-        row += [format_epochs(r)] if show_epochs else []
+        row += [format_epochs(r.epochs, r.prior_epochs)] if show_epochs else []
         row += [format_map(r.map50, r.map50_runs), format_map(r.map50_95, r.map50_95_runs), format_best_epoch(r)]
         if compare:
             row.append(versus_reference(r, reference) if r is not reference and r.map50 is not None else "-")
@@ -271,11 +271,11 @@ def write_report(results: Sequence[VariantResult], output_dir: str, header: str 
     return table
 
 
-def format_epochs(result: VariantResult) -> str:
-    """"45+45" for a row fine-tuned 45 epochs from weights trained 45, "90" for one trained from fresh weights."""
-    if result.epochs is None:
+def format_epochs(epochs: Optional[int], prior_epochs: Optional[int] = 0) -> str:
+    """"45+45" for weights fine-tuned 45 epochs from weights trained 45, "90" for weights trained from fresh ones."""
+    if epochs is None:
         return "-"
-    return f"{result.prior_epochs}+{result.epochs}" if result.prior_epochs else str(result.epochs)
+    return f"{prior_epochs}+{epochs}" if prior_epochs else str(epochs)
 
 
 def versus_reference(result: VariantResult, reference: VariantResult) -> str:
