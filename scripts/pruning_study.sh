@@ -57,12 +57,16 @@ pruned() {  # pruned EXPN SEED FILE [teacher]: fine-tune a pruned file N epochs,
 
 stretched=(max_epoch $total warmup_epochs 2 no_aug_epochs 10)  # the quick schedule at 55 + N epochs
 
-for seed in 0 1 2; do prune $seed p50 0.5425 16; done
-for seed in 0 1 2; do pruned k5l_p50_kd_s$seed $seed "$out/k5l_s${seed}_p50.pth" teacher; done
+for seed in 0 1 2; do
+  prune $seed p50 0.5425 16
+  pruned k5l_p50_kd_s$seed $seed "$out/k5l_s${seed}_p50.pth" teacher
+done
 # stock's seed 0 at 90 epochs is the schedule study's run (results/quick/yolox_voc_nano_2x_s0), the same recipe
 for seed in 1; do run stock_${total}ep_s$seed -n yolox_voc_nano -- seed $seed "${stretched[@]}"; done
-for seed in 0 1 2; do prune $seed p35 0.3799 8; done
-for seed in 0 1 2; do pruned k5l_p35_kd_s$seed $seed "$out/k5l_s${seed}_p35.pth" teacher; done
+for seed in 0 1 2; do
+  prune $seed p35 0.3799 8
+  pruned k5l_p35_kd_s$seed $seed "$out/k5l_s${seed}_p35.pth" teacher
+done
 for seed in 0 1; do pruned k5l_p50_s$seed $seed "$out/k5l_s${seed}_p50.pth"; done
 for seed in 0 1; do
   run k5l_p50_scratch_s$seed -n $base -- seed $seed "${stretched[@]}" architecture_from "$out/k5l_s${seed}_p50.pth"
