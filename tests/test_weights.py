@@ -12,7 +12,7 @@ from yolox_mods.evaluation import load_for_eval
 from yolox_mods.evaluators import EvalRecord
 from yolox_mods.exp_files import load_exp
 from yolox_mods.pruning import PruneSettings, architecture_of, prune_detector
-from yolox_mods.weights import publish, read_manifest, verify, weights_digest
+from yolox_mods.weights import publish, published_file, read_manifest, verify, weights_digest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WEIGHTS = os.path.join(ROOT, "weights")
@@ -70,8 +70,12 @@ def test_a_pruned_run_publishes_a_file_that_builds_its_pruned_model(tmp_path):
     checkpoint = load_checkpoint(str(run / "latest_ckpt.pth"))
     atomic_save({**checkpoint, "architecture": architecture_of(pruned), "prior_epochs": 55},
                 str(run / "latest_ckpt.pth"))
+    fake_run(str(tmp_path / "unpruned"), exp, epochs=45)
+    publish(str(tmp_path / "unpruned"), str(tmp_path / "weights"), "stock_s0", "quick", 0)
     entry = publish(str(run), str(tmp_path / "weights"), "stock_p50_s0", "quick", 0, dtype="float16")
-    assert (entry["epochs"], entry["prior_epochs"]) == (35, 55)
+    assert (entry["epochs"], entry["prior_epochs"], entry["pruned"]) == (35, 55, True)
+    # the exp's own weights, whatever the schedule asked for: the pruned file is another architecture
+    assert published_file(str(tmp_path / "weights"), exp.exp_name, 35) == str(tmp_path / "weights" / "stock_s0.pth")
     published = load_for_eval(exp, str(tmp_path / "weights" / "stock_p50_s0.pth"))  # as every tool builds it
     assert architecture_of(published) == architecture_of(pruned) != architecture_of(exp.get_model())
     image = torch.rand(1, 3, 64, 64) * 255

@@ -55,8 +55,10 @@ def published_file(weights_dir: str, exp_name: str, epochs: Optional[int] = None
     """Path of the manifest's weights of ``exp_name`` trained ``epochs`` epochs, or of its shortest schedule when
     ``epochs`` is None or no entry has it (a longer schedule is the exception, not the exp's default); None when
     the exp has no published weights. The manifest is sorted by file name, so its first entry of an exp can be a
-    longer schedule (``final_nano_2x_s0.pth`` sorts before ``final_nano_s0.pth``)."""
-    entries = [entry for entry in read_manifest(weights_dir) if entry["exp"] == exp_name]
+    longer schedule (``final_nano_2x_s0.pth`` sorts before ``final_nano_s0.pth``). Pruned files (``pruned`` in
+    their entry) are another architecture than the exp builds, never its weights."""
+    entries = [entry for entry in read_manifest(weights_dir)
+               if entry["exp"] == exp_name and not entry.get("pruned")]
     if not entries:
         return None
     matching = [entry for entry in entries if entry["epochs"] == epochs]
@@ -92,7 +94,8 @@ def publish(run_dir: str, weights_dir: str, name: str, protocol: str, seed: int,
     ``results_dir/<name>/``. ``val_eval``: an evaluation of the same weights on val (``tools/eval.py --split val
     --json``), recorded for the cheap reproduction test. ``finetuned_from``: the weights file the run started from
     (``tools/train.py -c``), recorded by name and sha256; ``epochs`` counts the fine-tune's epochs and
-    ``prior_epochs`` the source's (from the run, or from that file for a run from before runs recorded it)."""
+    ``prior_epochs`` the source's (from the run, or from that file for a run from before runs recorded it); a pruned
+    run's entry says ``pruned`` (its file builds the architecture it carries, not the exp's)."""
     checkpoint = load_checkpoint(os.path.join(run_dir, "latest_ckpt.pth"))
     prior_epochs = checkpoint.get("prior_epochs")
     if finetuned_from is not None:
@@ -117,6 +120,8 @@ def publish(run_dir: str, weights_dir: str, name: str, protocol: str, seed: int,
              "test": {"images": test.images, "mAP50": round(test.map50, 4), "mAP50_95": round(test.map50_95, 4)}}
     if prior_epochs:
         entry["prior_epochs"] = prior_epochs
+    if "architecture" in checkpoint:
+        entry["pruned"] = True
     if finetuned_from is not None:
         entry["finetuned_from"] = {"file": os.path.basename(finetuned_from), "sha256": sha256(finetuned_from)}
     if val_eval:
