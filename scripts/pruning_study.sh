@@ -12,6 +12,7 @@
 #   env: N (fine-tune epochs, 35: chosen on the pilot's val curve), DEVICE (cpu)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}  # this checkout's code, whichever checkout is pip-installed
 data=${1:?usage: scripts/pruning_study.sh DATA_DIR OUT_DIR}
 out=${2:?usage: scripts/pruning_study.sh DATA_DIR OUT_DIR}
 N=${N:-35}
