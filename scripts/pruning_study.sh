@@ -62,7 +62,7 @@ pruned() {  # pruned NAME SEED BUDGET [teacher]: fine-tune a pruned file N epoch
 }
 
 report() {  # one latency row per trained row (its seed 0's file), the test evaluations of every seed under it
-  local checkpoints=() evals=(results/quick/yolox_voc_nano_2x_s0/test_eval.json)
+  local checkpoints=(--checkpoints) evals=(results/quick/yolox_voc_nano_2x_s0/test_eval.json)
   evals+=("$study/runs/stock_${total}ep_s1/test_eval.json")
   local row seed
   for seed in 0 1 2; do  # the unpruned teachers, for reference (55 epochs)
@@ -74,7 +74,8 @@ report() {  # one latency row per trained row (its seed 0's file), the test eval
       [[ -f $study/runs/${row}_s$seed/test_eval.json ]] && evals+=("$row=$study/runs/${row}_s$seed/test_eval.json")
     done
   done
-  python tools/benchmark.py latency --exps exps/yolox_voc_nano.py exps/$base.py --checkpoints "${checkpoints[@]}" \
+  (( ${#checkpoints[@]} > 1 )) || checkpoints=()  # no row published yet: the two exps alone
+  python tools/benchmark.py latency --exps exps/yolox_voc_nano.py exps/$base.py "${checkpoints[@]}" \
     --sizes 256 416 --runtimes onnx openvino openvino-int8 --rounds 21 --data-dir "$data" --output "$study"
   python tools/benchmark.py report --latency "$study" --evals "${evals[@]}" --output "$study"
 }
