@@ -21,13 +21,19 @@ from yolox_mods.benchmark.report import format_epochs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PAGES = ["README.md", "docs/studies/deployment.md", "docs/studies/variants.md", "docs/studies/schedule.md",
-         "docs/studies/classifier.md", "docs/studies/blocks.md", "docs/pruning.md"]
+         "docs/studies/classifier.md", "docs/studies/blocks.md", "docs/pruning.md", "docs/studies/pruning.md"]
 REGION = re.compile(r"(<!-- table:(?P<name>[a-z0-9_]+) -->\n)(?P<body>.*?)(<!-- /table:(?P=name) -->)", re.S)
 # the rows of the model table, in its order: published names (weights/NAME_sSEED.pth); each named file's exp's first
 # docstring line says what it changes
 MODEL_ROWS = ["yolox_voc_nano", "dwconv_nano", "mdconv_nano", "dark2fpn_nano", "ghost_nano", "final_nano",
-              "final_k5_nano", "yolox_voc_nano_lrelu", "final_k5_nano_lrelu"]
+              "final_k5_nano", "yolox_voc_nano_lrelu", "final_k5_nano_lrelu", "final_k5_nano_lrelu_p35_kd"]
 LATENCY_SETTING = "onnx@256"
+# pruned rows of the model table (no exp file describes them): published name -> what it is. Their params, GFLOPs
+# and latency come from the pruning study's latency run, their evaluation records from its runs folder
+PRUNING_STUDY = os.path.join("results", "pruning", "study")
+PRUNED_ROWS = {"final_k5_nano_lrelu_p35_kd": "`final_k5_nano_lrelu` pruned to 0.35x of stock's GFLOPs (L2 magnitude, "
+                                             "widths in multiples of 8), fine-tuned distilled from its unpruned "
+                                             "weights"}
 
 
 def load(path: str):
@@ -45,7 +51,8 @@ def exp_summary(exp: str) -> str:
 def protocol_setting(entry: dict) -> bool:
     """Whether the published run of ``entry`` was trained with the quick protocol's loader setting (its evaluation
     record under results/quick/ says how it was trained)."""
-    record = load(os.path.join("results", "quick", entry["file"][:-len(".pth")], "test_eval.json"))
+    runs = os.path.join(PRUNING_STUDY, "runs") if entry.get("pruned") else os.path.join("results", "quick")
+    record = load(os.path.join(runs, entry["file"][:-len(".pth")], "test_eval.json"))
     return record["training"]["loader_workers"] == 0
 
 
@@ -56,10 +63,14 @@ def published_name(entry: dict) -> str:
 
 def model_table() -> str:
     """Per published name: its exp, what it changes, params, GFLOPs, epochs, test mAP50 (mean, range, seeds), ONNX
-    Runtime FP32 latency at 256 against stock's from the last variant table, weights files."""
+    Runtime FP32 latency at 256 against stock's from the last variant table (a pruned row's from the pruning
+    study's, marked), weights files."""
     manifest = load("weights/manifest.json")
     variants = {row["exp"]: row for row in load("results/variants.json")}
     machine = load("results/latency.json")["machine"]
+    if PRUNED_ROWS:
+        pruned_variants = {row["exp"]: row for row in load(os.path.join(PRUNING_STUDY, "variants.json"))}
+        pruned_machine = load(os.path.join(PRUNING_STUDY, "latency.json"))["machine"]
     rows = ["| exp | what it changes | params (M) | GFLOPs | epochs | test mAP50 (seeds) | mAP50:95 | "
             "latency x stock (ONNX Runtime FP32, 256) | weights |", "|---|---|---|---|---|---|---|---|---|"]
     left_out = []
@@ -76,21 +87,32 @@ def model_table() -> str:
         seeds = ",".join(str(e["seed"]) for e in entries)
         score = (f"{statistics.mean(map50):.2f} ({min(map50):.2f}-{max(map50):.2f}, seeds {seeds})" if len(map50) > 1
                  else f"{map50[0]:.2f} (seed {seeds})")
-        row = variants[exp]
+        pruned = name in PRUNED_ROWS
+        row = pruned_variants[name] if pruned else variants[exp]
         ratio = row["latency_ratio"].get(LATENCY_SETTING)
         low, high = row.get("latency_interval", {}).get(LATENCY_SETTING, (ratio, ratio))
         latency = "-" if ratio is None else f"{ratio:.2f}x" + ("" if low == high else f" [{low:.2f}, {high:.2f}]")
         files = ", ".join(f"`{e['file']}`" for e in entries)
-        rows.append(f"| `{exp}` | {exp_summary(exp)} | {row['params_m']:.3f} | {row['gflops']:.3f} | {epochs} | "
-                    f"{score} | {statistics.mean(map50_95):.2f} | {latency} | {files} |")
-    cpu = f"{machine['cpu']} ({', '.join(machine['flags'])}), {machine['cores']} cores"
+        model, summary = ((f"`{name}` (`-n {exp}`)", PRUNED_ROWS[name]) if pruned else (f"`{exp}`", exp_summary(exp)))
+        rows.append(f"| {model} | {summary} | {row['params_m']:.3f} | {row['gflops']:.3f} | {epochs} | "
+                    f"{score} | {statistics.mean(map50_95):.2f} | {latency}{' *' if pruned else ''} | {files} |")
+    cpu = cpu_name(machine)
     note = ((f"\nLeft out, trained with another loader setting than the protocol's (being retrained): "
              f"{', '.join(f'`{name}`' for name in left_out)}." if left_out else "")
             + f"\nLatency: batch 1, CPU {cpu}, from `results/variants.md` (the latency harness: median over rounds of "
             "the per-round ratio to stock, 95% interval). mAP: the quick protocol's 2,000 test images, the last "
             "epoch's EMA weights (`weights/manifest.json`); epochs \"45+10\": 10 epochs fine-tuned from weights "
-            "trained 45.\n")
-    return "\n".join(rows) + "\n" + note
+            "trained 45.")
+    if PRUNED_ROWS:
+        note += (f"\n\n\\* Pruned rows: their weights' epochs + the fine-tune's; latency from the pruning study's run "
+                 f"(`{PRUNING_STUDY}/variants.md`, ratio to stock in that run; CPU {cpu_name(pruned_machine)}), "
+                 "mAP from its records (`results/pruning/study/runs/`); how they were made: "
+                 "[docs/studies/pruning.md](docs/studies/pruning.md).")
+    return "\n".join(rows) + "\n" + note + "\n"
+
+
+def cpu_name(machine: dict) -> str:
+    return f"{machine['cpu']} ({', '.join(machine['flags'])}), {machine['cores']} cores"
 
 
 def deployment_runs() -> str:
@@ -227,6 +249,7 @@ TABLES: Dict[str, Callable[[], str]] = {
         ["baseline_same_budget", "prune_900k", "distill_900k", "scratch_900k", "kd_scratch_900k"]),
     "block_study": results_file("block_study", "blocks.md"),
     "prunable": prunable_table,
+    "pruning_study": results_file("pruning", "study", "variants.md"),
 }
 
 
