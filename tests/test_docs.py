@@ -1,5 +1,6 @@
 """The pages a reader follows: every relative link resolves, and every generated table is current."""
 import glob
+import json
 import os
 import re
 import shlex
@@ -106,3 +107,45 @@ def test_every_figure_in_the_readme_prose_is_in_a_generated_table():
 def test_the_prose_check_sees_a_figure_that_no_table_has():
     text = "Gains +3.15 mAP (range 7.70-10.80), torch 2.14.1 `9.99` <!-- table:x -->\n8.88\n<!-- /table:x -->"
     assert prose_figures(text) == ["+3.15", "10.80", "7.70"]
+
+
+def test_a_pruned_row_of_the_model_table_reads_the_pruning_study(tmp_path, monkeypatch):
+    """A pruned published name takes params, GFLOPs and latency from the pruning study's run (not the exp's row in
+    the variant table, which is another architecture), its loader setting from the study's records, and says so."""
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    try:
+        import docs_tables
+    finally:
+        sys.path.pop(0)
+
+    def write(path, value):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(json.dumps(value))
+
+    machine = {"cpu": "Test CPU", "flags": ["avx2"], "cores": 2}
+    write("weights/manifest.json", [
+        {"file": "tiny_s0.pth", "exp": "tiny", "seed": 0, "epochs": 45, "test": {"mAP50": 10.0, "mAP50_95": 5.0}},
+        {"file": "tiny_p35_s0.pth", "exp": "tiny", "seed": 0, "epochs": 35, "prior_epochs": 55, "pruned": True,
+         "test": {"mAP50": 12.5, "mAP50_95": 6.0}}])
+    for folder in ("results/quick/tiny_s0", "results/pruning/study/runs/tiny_p35_s0"):
+        write(f"{folder}/test_eval.json", {"training": {"loader_workers": 0}})
+    latency = {"latency_ratio": {"onnx@256": 1.0}, "latency_interval": {"onnx@256": [1.0, 1.0]}}
+    write("results/variants.json", [{"exp": "tiny", "params_m": 0.9, "gflops": 1.08, **latency}])
+    write("results/latency.json", {"machine": machine})
+    write("results/pruning/study/variants.json", [
+        {"exp": "tiny", "params_m": 0.9, "gflops": 1.08, **latency},
+        {"exp": "tiny_p35", "params_m": 0.28, "gflops": 0.377,
+         "latency_ratio": {"onnx@256": 0.7}, "latency_interval": {"onnx@256": [0.69, 0.73]}}])
+    write("results/pruning/study/latency.json", {"machine": {**machine, "cpu": "Study CPU"}})
+    (tmp_path / "exps").mkdir()
+    (tmp_path / "exps" / "tiny.py").write_text('"""A tiny exp."""\n')
+    monkeypatch.setattr(docs_tables, "ROOT", str(tmp_path))
+    monkeypatch.setattr(docs_tables, "MODEL_ROWS", ["tiny", "tiny_p35"])
+    monkeypatch.setattr(docs_tables, "PRUNED_ROWS", {"tiny_p35": "tiny pruned"})
+
+    table = docs_tables.model_table()
+    rows = [line for line in table.splitlines() if line.startswith("| `tiny")]
+    assert rows[0].startswith("| `tiny` | A tiny exp | 0.900 | 1.080 | 45 | 10.00 (seed 0) |")
+    assert rows[1].startswith("| `tiny_p35` (`-n tiny`) | tiny pruned | 0.280 | 0.377 | 55+35 | 12.50 (seed 0) | 6.00 "
+                              "| 0.70x [0.69, 0.73] * | `tiny_p35_s0.pth` |")
+    assert "CPU Test CPU (avx2)" in table and "Study CPU (avx2), 2 cores" in table
