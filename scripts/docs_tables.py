@@ -250,6 +250,7 @@ TABLES: Dict[str, Callable[[], str]] = {
     "block_study": results_file("block_study", "blocks.md"),
     "prunable": prunable_table,
     "pruning_study": results_file("pruning", "study", "variants.md"),
+    "pruning_study_runs": results_file("pruning", "study", "runs.md"),
 }
 
 

@@ -7,7 +7,8 @@
 # usage: scripts/pruning_study.sh DATA_DIR OUT_DIR [report]
 #   report: instead of training, the study's table from the published runs: every row's latency by the harness
 #   (its seed 0's file; 21 rounds, ONNX Runtime FP32 and OpenVINO FP32/INT8 at 256 and 416), then
-#   `benchmark.py report` with every seed's test evaluation, into results/pruning/study/ (alone on the machine)
+#   `benchmark.py report` with every seed's test evaluation, into results/pruning/study/ (alone on the machine);
+#   timed again into results/pruning/study/again/, and both runs' ratios side by side in runs.md
 #   DATA_DIR: the quick protocol's VOCdevkit (docs/protocol.md); OUT_DIR: the runs and pruned files.
 #   env: N (fine-tune epochs, 35: chosen on the pilot's val curve), DEVICE (cpu)
 set -euo pipefail
@@ -75,9 +76,13 @@ report() {  # one latency row per trained row (its seed 0's file), the test eval
     done
   done
   (( ${#checkpoints[@]} > 1 )) || checkpoints=()  # no row published yet: the two exps alone
-  python tools/benchmark.py latency --exps exps/yolox_voc_nano.py exps/$base.py "${checkpoints[@]}" \
-    --sizes 256 416 --runtimes onnx openvino openvino-int8 --rounds 21 --data-dir "$data" --output "$study"
-  python tools/benchmark.py report --latency "$study" --evals "${evals[@]}" --output "$study"
+  local run
+  for run in "$study" "$study/again"; do  # twice: a ratio a verdict rests on must hold when measured again
+    python tools/benchmark.py latency --exps exps/yolox_voc_nano.py exps/$base.py "${checkpoints[@]}" \
+      --sizes 256 416 --runtimes onnx openvino openvino-int8 --rounds 21 --data-dir "$data" --output "$run"
+    python tools/benchmark.py report --latency "$run" --evals "${evals[@]}" --output "$run"
+  done
+  python tools/benchmark.py report --runs "$study" "$study/again" --output "$study"
 }
 
 if [[ ${3:-} == report ]]; then report; exit; fi
