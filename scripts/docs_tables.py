@@ -92,7 +92,7 @@ def model_table() -> str:
         ratio = row["latency_ratio"].get(LATENCY_SETTING)
         low, high = row.get("latency_interval", {}).get(LATENCY_SETTING, (ratio, ratio))
         latency = "-" if ratio is None else f"{ratio:.2f}x" + ("" if low == high else f" [{low:.2f}, {high:.2f}]")
-        files = ", ".join(f"`{e['file']}`" for e in entries)
+        files = f"`{entries[0]['file']}`" if len(entries) == 1 else f"`{name}_s{{{seeds}}}.pth`"
         model, summary = ((f"`{name}` (`-n {exp}`)", PRUNED_ROWS[name]) if pruned else (f"`{exp}`", exp_summary(exp)))
         rows.append(f"| {model} | {summary} | {row['params_m']:.3f} | {row['gflops']:.3f} | {epochs} | "
                     f"{score} | {statistics.mean(map50_95):.2f} | {latency}{' *' if pruned else ''} | {files} |")
@@ -104,10 +104,8 @@ def model_table() -> str:
             "epoch's EMA weights (`weights/manifest.json`); epochs \"45+10\": 10 epochs fine-tuned from weights "
             "trained 45.")
     if PRUNED_ROWS:
-        note += (f"\n\n\\* Pruned rows: their weights' epochs + the fine-tune's; latency from the pruning study's run "
-                 f"(`{PRUNING_STUDY}/variants.md`, ratio to stock in that run; CPU {cpu_name(pruned_machine)}), "
-                 "mAP from its records (`results/pruning/study/runs/`); how they were made: "
-                 "[docs/studies/pruning.md](docs/studies/pruning.md).")
+        note += (f"\n\n\\* Pruned: latency from the [pruning study](docs/studies/pruning.md)'s run (CPU "
+                 f"{cpu_name(pruned_machine)}); epochs: its source's + the fine-tune's.")
     return "\n".join(rows) + "\n" + note + "\n"
 
 
