@@ -28,8 +28,9 @@ REGION = re.compile(r"(<!-- table:(?P<name>[a-z0-9_]+) -->\n)(?P<body>.*?)(<!-- 
 MODEL_ROWS = ["yolox_voc_nano", "dwconv_nano", "mdconv_nano", "dark2fpn_nano", "ghost_nano", "final_nano",
               "final_k5_nano", "yolox_voc_nano_lrelu", "final_k5_nano_lrelu", "final_k5_nano_lrelu_p35_kd"]
 LATENCY_SETTING = "onnx@256"
-# pruned rows of the model table (no exp file describes them): published name -> what it is. Their params, GFLOPs
-# and latency come from the pruning study's latency run, their evaluation records from its runs folder
+# what each pruned row of the model table is (no exp file describes it); a published name is pruned when its manifest
+# entries say so, and then its params, GFLOPs and latency come from the pruning study's latency run, its evaluation
+# records from the study's runs folder
 PRUNING_STUDY = os.path.join("results", "pruning", "study")
 PRUNED_ROWS = {"final_k5_nano_lrelu_p35_kd": "`final_k5_nano_lrelu` pruned to 0.35x of stock's GFLOPs (L2 magnitude, "
                                              "widths in multiples of 8), fine-tuned distilled from its unpruned "
@@ -50,7 +51,7 @@ def exp_summary(exp: str) -> str:
 
 def protocol_setting(entry: dict) -> bool:
     """Whether the published run of ``entry`` was trained with the quick protocol's loader setting (its evaluation
-    record under results/quick/ says how it was trained)."""
+    record under results/quick/, or the pruning study's runs for a pruned file, says how it was trained)."""
     runs = os.path.join(PRUNING_STUDY, "runs") if entry.get("pruned") else os.path.join("results", "quick")
     record = load(os.path.join(runs, entry["file"][:-len(".pth")], "test_eval.json"))
     return record["training"]["loader_workers"] == 0
@@ -68,9 +69,7 @@ def model_table() -> str:
     manifest = load("weights/manifest.json")
     variants = {row["exp"]: row for row in load("results/variants.json")}
     machine = load("results/latency.json")["machine"]
-    if PRUNED_ROWS:
-        pruned_variants = {row["exp"]: row for row in load(os.path.join(PRUNING_STUDY, "variants.json"))}
-        pruned_machine = load(os.path.join(PRUNING_STUDY, "latency.json"))["machine"]
+    pruned_variants, pruned_machine = None, None  # read when a row is pruned
     rows = ["| exp | what it changes | params (M) | GFLOPs | epochs | test mAP50 (seeds) | mAP50:95 | "
             "latency x stock (ONNX Runtime FP32, 256) | weights |", "|---|---|---|---|---|---|---|---|---|"]
     left_out = []
@@ -87,7 +86,10 @@ def model_table() -> str:
         seeds = ",".join(str(e["seed"]) for e in entries)
         score = (f"{statistics.mean(map50):.2f} ({min(map50):.2f}-{max(map50):.2f}, seeds {seeds})" if len(map50) > 1
                  else f"{map50[0]:.2f} (seed {seeds})")
-        pruned = name in PRUNED_ROWS
+        pruned = any(e.get("pruned") for e in entries)
+        if pruned and pruned_variants is None:
+            pruned_variants = {row["exp"]: row for row in load(os.path.join(PRUNING_STUDY, "variants.json"))}
+            pruned_machine = load(os.path.join(PRUNING_STUDY, "latency.json"))["machine"]
         row = pruned_variants[name] if pruned else variants[exp]
         ratio = row["latency_ratio"].get(LATENCY_SETTING)
         low, high = row.get("latency_interval", {}).get(LATENCY_SETTING, (ratio, ratio))
@@ -103,7 +105,7 @@ def model_table() -> str:
             "the per-round ratio to stock, 95% interval). mAP: the quick protocol's 2,000 test images, the last "
             "epoch's EMA weights (`weights/manifest.json`); epochs \"45+10\": 10 epochs fine-tuned from weights "
             "trained 45.")
-    if PRUNED_ROWS:
+    if pruned_machine:
         note += (f"\n\n\\* Pruned: latency from the [pruning study](docs/studies/pruning.md)'s run (CPU "
                  f"{cpu_name(pruned_machine)}); epochs: its source's + the fine-tune's.")
     return "\n".join(rows) + "\n" + note + "\n"
