@@ -4,11 +4,13 @@
 # kept; start it again after an interruption with the same arguments. Each finished run is published (its last
 # epoch's EMA weights into weights/NAME_sSEED.pth, float32, scored on val too) with its curve, test evaluation and
 # matches in results/pruning/study/runs/NAME_sSEED/: runs may be lost with a machine, these are committed.
-# usage: scripts/pruning_study.sh DATA_DIR OUT_DIR [report]
+# usage: scripts/pruning_study.sh DATA_DIR OUT_DIR [report|tables]
 #   report: instead of training, the study's table from the published runs: every row's latency by the harness
 #   (its seed 0's file; 21 rounds, ONNX Runtime FP32 and OpenVINO FP32/INT8 at 256 and 416), then
 #   `benchmark.py report` with every seed's test evaluation, into results/pruning/study/ (alone on the machine);
 #   timed again into results/pruning/study/again/, and both runs' ratios side by side in runs.md
+#   tables: the same tables from the two latency runs already there, with the test evaluations published since
+#   (no timing: for a seed > 0 finished after the report; a new row's seed 0 needs `report`)
 #   DATA_DIR: the quick protocol's VOCdevkit (docs/protocol.md); OUT_DIR: the runs and pruned files.
 #   env: N (fine-tune epochs, 35: chosen on the pilot's val curve), DEVICE (cpu)
 set -euo pipefail
@@ -62,30 +64,50 @@ pruned() {  # pruned NAME SEED BUDGET [teacher]: fine-tune a pruned file N epoch
     "${teacher[@]}"
 }
 
-report() {  # one latency row per trained row (its seed 0's file), the test evaluations of every seed under it
-  local checkpoints=(--checkpoints) evals=(results/quick/yolox_voc_nano_2x_s0/test_eval.json)
-  evals+=("$study/runs/stock_${total}ep_s1/test_eval.json")
+evaluations() {  # every test evaluation of the table: stock at 55 + N epochs, the teachers, each row's seeds
+  evals=(results/quick/yolox_voc_nano_2x_s0/test_eval.json "$study/runs/stock_${total}ep_s1/test_eval.json")
   local row seed
   for seed in 0 1 2; do  # the unpruned teachers, for reference (55 epochs)
     [[ -f results/quick/${base}_s$seed/test_eval.json ]] && evals+=("results/quick/${base}_s$seed/test_eval.json")
   done
-  for row in ${base}_p50_kd ${base}_p35_kd ${base}_p50 ${base}_p50_scratch thin_nano; do
-    [[ -f weights/${row}_s0.pth ]] && checkpoints+=("$row=weights/${row}_s0.pth")
+  for row in "${rows[@]}"; do
     for seed in 0 1 2; do
-      [[ -f $study/runs/${row}_s$seed/test_eval.json ]] && evals+=("$row=$study/runs/${row}_s$seed/test_eval.json")
+      if [[ -f $study/runs/${row}_s$seed/test_eval.json ]]; then
+        evals+=("$row=$study/runs/${row}_s$seed/test_eval.json")
+      fi
     done
   done
-  (( ${#checkpoints[@]} > 1 )) || checkpoints=()  # no row published yet: the two exps alone
-  local run
-  for run in "$study" "$study/again"; do  # twice: a ratio a verdict rests on must hold when measured again
-    python tools/benchmark.py latency --exps exps/yolox_voc_nano.py exps/$base.py "${checkpoints[@]}" \
-      --sizes 256 416 --runtimes onnx openvino openvino-int8 --rounds 21 --data-dir "$data" --output "$run"
+}
+
+tables() {  # the table of each latency run with today's evaluations, then both runs side by side
+  local evals run
+  evaluations
+  for run in "$study" "$study/again"; do
     python tools/benchmark.py report --latency "$run" --evals "${evals[@]}" --output "$run"
   done
   python tools/benchmark.py report --runs "$study" "$study/again" --output "$study"
 }
 
-if [[ ${3:-} == report ]]; then report; exit; fi
+report() {  # one latency row per trained row (its seed 0's file), timed twice, then the tables
+  local checkpoints=(--checkpoints) row run
+  for row in "${rows[@]}"; do
+    if [[ -f weights/${row}_s0.pth ]]; then checkpoints+=("$row=weights/${row}_s0.pth"); fi
+  done
+  (( ${#checkpoints[@]} > 1 )) || checkpoints=()  # no row published yet: the two exps alone
+  for run in "$study" "$study/again"; do  # twice: a ratio a verdict rests on must hold when measured again
+    python tools/benchmark.py latency --exps exps/yolox_voc_nano.py exps/$base.py "${checkpoints[@]}" \
+      --sizes 256 416 --runtimes onnx openvino openvino-int8 --rounds 21 --data-dir "$data" --output "$run"
+  done
+  tables
+}
+
+rows=(${base}_p50_kd ${base}_p35_kd ${base}_p50 ${base}_p50_scratch thin_nano)
+case ${3:-} in
+  report) report; exit ;;
+  tables) tables; exit ;;
+  "") ;;
+  *) echo "error: unknown mode '$3' (report or tables)" >&2; exit 2 ;;
+esac
 
 stretched=(max_epoch $total warmup_epochs 2 no_aug_epochs 10)  # the quick schedule at 55 + N epochs
 
