@@ -64,11 +64,13 @@ pruned() {  # pruned NAME SEED BUDGET [teacher]: fine-tune a pruned file N epoch
     "${teacher[@]}"
 }
 
-evaluations() {  # every test evaluation of the table: stock at 55 + N epochs, the teachers, each row's seeds
-  evals=(results/quick/yolox_voc_nano_2x_s0/test_eval.json "$study/runs/stock_${total}ep_s1/test_eval.json")
-  local row seed
+tables() {  # the table of each latency run with every test evaluation published, then both runs side by side
+  local evals=(results/quick/yolox_voc_nano_2x_s0/test_eval.json "$study/runs/stock_${total}ep_s1/test_eval.json")
+  local row seed run
   for seed in 0 1 2; do  # the unpruned teachers, for reference (55 epochs)
-    [[ -f results/quick/${base}_s$seed/test_eval.json ]] && evals+=("results/quick/${base}_s$seed/test_eval.json")
+    if [[ -f results/quick/${base}_s$seed/test_eval.json ]]; then
+      evals+=("results/quick/${base}_s$seed/test_eval.json")
+    fi
   done
   for row in "${rows[@]}"; do
     for seed in 0 1 2; do
@@ -77,11 +79,6 @@ evaluations() {  # every test evaluation of the table: stock at 55 + N epochs, t
       fi
     done
   done
-}
-
-tables() {  # the table of each latency run with today's evaluations, then both runs side by side
-  local evals run
-  evaluations
   for run in "$study" "$study/again"; do
     python tools/benchmark.py report --latency "$run" --evals "${evals[@]}" --output "$run"
   done
