@@ -118,11 +118,11 @@ for seed in 0 1 2; do
   prune $seed p35 0.3799 8
   pruned ${base}_p35_kd $seed p35 teacher
 done
-for seed in 0 1; do pruned ${base}_p50 $seed p50; done
+for seed in 0 1 2; do pruned ${base}_p50 $seed p50; done  # seed 2: a follow-up, as the distilled row's
 for seed in 0 1; do
   run ${base}_p50_scratch $seed exps/$base.py "" "${stretched[@]}" architecture_from \
     "$out/pruned/${base}_s${seed}_p50.pth"
 done
 for seed in 0 1; do run thin_nano $seed exps/pruning/thin_nano.py "" "${stretched[@]}"; done
 # a follow-up beyond the rows: does distillation matter at 0.35x either (it did not at 0.5x)?
-for seed in 0 1; do pruned ${base}_p35 $seed p35; done
+for seed in 0 1 2; do pruned ${base}_p35 $seed p35; done
