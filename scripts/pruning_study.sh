@@ -65,8 +65,13 @@ pruned() {  # pruned NAME SEED BUDGET [teacher]: fine-tune a pruned file N epoch
 }
 
 tables() {  # the table of each latency run with every test evaluation published, then both runs side by side
-  local evals=(results/quick/yolox_voc_nano_2x_s0/test_eval.json "$study/runs/stock_${total}ep_s1/test_eval.json")
+  local evals=(results/quick/yolox_voc_nano_2x_s0/test_eval.json)  # stock at 55 + N epochs, seed 0
   local row seed run
+  for seed in 1 2; do
+    if [[ -f $study/runs/stock_${total}ep_s$seed/test_eval.json ]]; then
+      evals+=("$study/runs/stock_${total}ep_s$seed/test_eval.json")
+    fi
+  done
   for seed in 0 1 2; do  # the unpruned teachers, for reference (55 epochs)
     if [[ -f results/quick/${base}_s$seed/test_eval.json ]]; then
       evals+=("results/quick/${base}_s$seed/test_eval.json")
@@ -126,3 +131,5 @@ done
 for seed in 0 1; do run thin_nano $seed exps/pruning/thin_nano.py "" "${stretched[@]}"; done
 # a follow-up beyond the rows: does distillation matter at 0.35x either (it did not at 0.5x)?
 for seed in 0 1 2; do pruned ${base}_p35 $seed p35; done
+# a follow-up: a third seed of the reference every row is compared with, stock at 55 + N epochs
+run stock_${total}ep 2 exps/yolox_voc_nano.py "" "${stretched[@]}"
