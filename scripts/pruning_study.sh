@@ -65,24 +65,15 @@ pruned() {  # pruned NAME SEED BUDGET [teacher]: fine-tune a pruned file N epoch
 }
 
 tables() {  # the table of each latency run with every test evaluation published, then both runs side by side
-  local evals=(results/quick/yolox_voc_nano_2x_s0/test_eval.json)  # stock at 55 + N epochs, seed 0
-  local row seed run
-  for seed in 1 2; do
-    if [[ -f $study/runs/stock_${total}ep_s$seed/test_eval.json ]]; then
-      evals+=("$study/runs/stock_${total}ep_s$seed/test_eval.json")
-    fi
-  done
-  for seed in 0 1 2; do  # the unpruned teachers, for reference (55 epochs)
-    if [[ -f results/quick/${base}_s$seed/test_eval.json ]]; then
-      evals+=("results/quick/${base}_s$seed/test_eval.json")
-    fi
-  done
+  local candidates=(results/quick/yolox_voc_nano_2x_s0/test_eval.json) evals=() row seed file run
+  # stock at 55 + N epochs (seed 0 is the schedule study's run), then the unpruned teachers (55 epochs, for reference)
+  for seed in 1 2; do candidates+=("$study/runs/stock_${total}ep_s$seed/test_eval.json"); done
+  for seed in 0 1 2; do candidates+=("results/quick/${base}_s$seed/test_eval.json"); done
   for row in "${rows[@]}"; do
-    for seed in 0 1 2; do
-      if [[ -f $study/runs/${row}_s$seed/test_eval.json ]]; then
-        evals+=("$row=$study/runs/${row}_s$seed/test_eval.json")
-      fi
-    done
+    for seed in 0 1 2; do candidates+=("$row=$study/runs/${row}_s$seed/test_eval.json"); done
+  done
+  for file in "${candidates[@]}"; do  # LABEL=PATH or PATH: the published ones
+    if [[ -f ${file#*=} ]]; then evals+=("$file"); fi
   done
   for run in "$study" "$study/again"; do
     python tools/benchmark.py report --latency "$run" --evals "${evals[@]}" --output "$run"
